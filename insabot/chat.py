@@ -1,0 +1,81 @@
+"""Chat formatting shared by the UI, the terminal chat, training data and the eval harness.
+
+The persona system prompts live here and nowhere else: the bundled dataset is written with exactly
+these strings, so the tone control in the UI selects the prompt the model was trained with.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+SYSTEM_PROMPTS: dict[str, str] = {
+    "banmal": "너는 인싸봇이야. 트렌드랑 밈에 빠삭한 카톡 친구처럼 반말로 짧고 센스 있게 답해.",
+    "jondaetmal": "너는 인싸봇이야. 트렌드랑 밈에 빠삭한 카톡 친구처럼 짧고 센스 있게 답하되, 반드시 존댓말로 답해.",
+}
+TONE_LABELS: dict[str, str] = {"banmal": "반말", "jondaetmal": "존댓말"}
+
+Message = dict[str, str]
+
+
+class ChatInputError(ValueError):
+    """A user message the bot refuses to process (empty, too long, unknown tone)."""
+
+
+def system_prompt_for(tone: str, override: str | None = None) -> str:
+    if override and override.strip():
+        return nfc(override.strip())
+    if tone not in SYSTEM_PROMPTS:
+        raise ChatInputError(f"unknown tone {tone!r}; choose one of {', '.join(SYSTEM_PROMPTS)}")
+    return SYSTEM_PROMPTS[tone]
+
+
+def nfc(text: str) -> str:
+    """IMEs and pasted text can deliver decomposed Hangul jamo; the tokenizer expects composed syllables."""
+    return unicodedata.normalize("NFC", text)
+
+
+def message_text(content: Any) -> str:
+    """Plain text of a message's content: a string, or a list of parts as the Gradio Chatbot sends it."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, Mapping):
+        return str(content.get("text") or "") if content.get("type", "text") == "text" else ""
+    if isinstance(content, Iterable):
+        return "".join(message_text(part) for part in content)
+    return str(content)
+
+
+def normalize_history(history: Iterable[Mapping[str, Any]] | None) -> list[Message]:
+    """`{"role", "content"}` messages with NFC text; drops UI-only fields and empty turns."""
+    messages: list[Message] = []
+    for item in history or ():
+        role = item.get("role")
+        text = nfc(message_text(item.get("content"))).strip()
+        if role in ("user", "assistant") and text:
+            messages.append({"role": role, "content": text})
+    return messages
+
+
+def validate_user_message(message: str, max_chars: int) -> str:
+    text = nfc(message_text(message)).strip()
+    if not text:
+        raise ChatInputError("the message is empty")
+    if len(text) > max_chars:
+        raise ChatInputError(
+            f"the message has {len(text)} characters; the limit is {max_chars} (chat.max_message_chars)"
+        )
+    return text
+
+
+def build_conversation(
+    message: str, history: Iterable[Mapping[str, Any]] | None, system_prompt: str
+) -> list[Message]:
+    return [
+        {"role": "system", "content": system_prompt},
+        *normalize_history(history),
+        {"role": "user", "content": message},
+    ]

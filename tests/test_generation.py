@@ -1,0 +1,83 @@
+import itertools
+import threading
+
+import pytest
+import torch
+
+from insabot.bot.respond import ChatSettings, respond
+from insabot.chat import ChatInputError
+from insabot.config import GenerationConfig
+from insabot.generation import (
+    RepetitionPenaltyExceptEnd,
+    encode_conversation,
+    end_token_ids,
+    generate_kwargs,
+    stream_reply,
+)
+
+GREEDY = GenerationConfig(max_new_tokens=12, do_sample=False, repetition_penalty=1.0)
+CONVERSATION = [{"role": "system", "content": "반말로 답해."}, {"role": "user", "content": "야, 이거 어때?"}]
+
+
+def test_end_tokens_include_the_chat_templates_end_of_turn(tiny):
+    model, tokenizer = tiny
+    assert tokenizer.convert_tokens_to_ids("<|im_end|>") in end_token_ids(tokenizer, model)
+
+
+def test_streamed_reply_equals_plain_greedy_generate(tiny):
+    model, tokenizer = tiny
+    inputs = encode_conversation(tokenizer, CONVERSATION)
+    with torch.inference_mode():
+        output = model.generate(**inputs, **generate_kwargs(GREEDY, tokenizer, model))
+    new_tokens = output[0, inputs["input_ids"].shape[1] :]
+    assert len(new_tokens) > 0
+    expected = tokenizer.decode(new_tokens, skip_special_tokens=True)
+    pieces = list(stream_reply(model, tokenizer, CONVERSATION, GREEDY))
+    assert len(pieces) >= 2  # it really streams
+    assert "".join(pieces) == expected
+
+
+def test_stop_event_halts_generation_early(tiny):
+    model, tokenizer = tiny
+    settings = GenerationConfig(max_new_tokens=200, do_sample=False, repetition_penalty=1.0)
+    full = "".join(stream_reply(model, tokenizer, CONVERSATION, settings))
+    stop = threading.Event()
+    partial = ""
+    for piece in stream_reply(model, tokenizer, CONVERSATION, settings, stop):
+        partial += piece
+        stop.set()
+    assert partial and len(partial) < len(full)
+    assert full.startswith(partial)
+
+
+def test_closing_the_stream_joins_the_generation_thread(tiny):
+    model, tokenizer = tiny
+    stream = stream_reply(
+        model, tokenizer, CONVERSATION, GenerationConfig(max_new_tokens=500, do_sample=False)
+    )
+    next(stream)
+    stream.close()
+    assert not any(t.name == "insabot-generate" and t.is_alive() for t in threading.enumerate())
+
+
+def test_repetition_penalty_spares_end_tokens():
+    scores = torch.tensor([[2.0, -2.0, 2.0, 1.0]])
+    seen = torch.tensor([[0, 1, 2]])
+    out = RepetitionPenaltyExceptEnd(2.0, exempt_ids=[2])(seen, scores.clone())
+    assert out.tolist() == [
+        [1.0, -4.0, 2.0, 1.0]
+    ]  # 0 halved, 1 doubled negative, end id 2 untouched, 3 unseen
+
+
+def test_respond_yields_growing_reply(tiny_loaded):
+    settings = ChatSettings(generation=GREEDY)
+    replies = list(respond("성수에 갈만한 카페 추천 좀", [], settings, tiny_loaded))
+    assert len(replies) >= 2
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(replies))
+
+
+def test_respond_rejects_overlong_message(tiny_loaded):
+    settings = ChatSettings(generation=GREEDY)
+    settings.chat.max_message_chars = 10
+    with pytest.raises(ChatInputError, match="limit is 10"):
+        next(respond("가" * 11, [], settings, tiny_loaded))
