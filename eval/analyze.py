@@ -1,0 +1,48 @@
+"""One analysis of Korean chat text, shared by `insabot analyze`, the eval harness, the data gates and the UI badges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from insabot.chat import nfc
+from insabot.eval.locality import hangul_share, latin_leak, local_refs, other_script_leak
+from insabot.eval.markers import Markers, style_markers
+from insabot.eval.speech_level import SentenceLevel, overall_level, sentence_levels
+
+
+@dataclass(frozen=True)
+class Analysis:
+    text: str
+    level: str
+    """banmal | haeyo | hapsyo | eumseum | none | mixed (see speech_level.LEVEL_NAMES)."""
+    sentences: list[SentenceLevel]
+    hangul_share: float | None
+    latin_leak: list[str]
+    other_script_leak: list[str]
+    markers: Markers
+    local_refs: list[str]
+
+    def as_dict(self) -> dict:
+        row = asdict(self)
+        if self.hangul_share is not None:
+            row["hangul_share"] = round(self.hangul_share, 4)
+        return row
+
+
+def analyze(texts: Iterable[str]) -> list[Analysis]:
+    """Analyse texts in one Kiwi batch. Input is NFC-normalised first; output order is input order."""
+    texts = [nfc(text) for text in texts]
+    return [
+        Analysis(
+            text=text,
+            level=overall_level(sentences),
+            sentences=sentences,
+            hangul_share=hangul_share(text),
+            latin_leak=latin_leak(text),
+            other_script_leak=other_script_leak(text),
+            markers=style_markers(text),
+            local_refs=local_refs(text),
+        )
+        for text, sentences in zip(texts, sentence_levels(texts), strict=True)
+    ]
