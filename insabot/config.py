@@ -58,10 +58,57 @@ class ChatConfig:
 
 
 @dataclass
+class DataConfig:
+    path: str | None = None
+    """A `messages` JSONL file or directory of them; None = the bundled corpus (finetune/corpus)."""
+    max_seq_len: int = 512
+    packing: bool = True
+    """Pack several conversations into one sequence (attention never crosses them)."""
+    limit: int | None = None
+    """Use only the first N training conversations (smoke runs, notebooks)."""
+
+
+@dataclass
+class LoraConfig:
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: list[str] | str = "all-linear"
+    trainable_tokens: list[str] = field(default_factory=list)
+    """Special tokens whose embedding rows train too (e.g. Gemma's <end_of_turn>), via PEFT."""
+
+
+@dataclass
+class TrainConfig:
+    output_dir: str = "runs/insabot"
+    epochs: float = 1.0
+    max_steps: int | None = None
+    """Stop after this many optimizer steps (overrides epochs when set)."""
+    batch_size: int = 4
+    grad_accum: int = 1
+    lr: float = 2e-4
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.05
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    """`auto`: bf16 autocast where the CPU/GPU supports it, else fp32."""
+    gradient_checkpointing: bool = False
+    quantization: Literal["none", "4bit"] = "none"
+    """`4bit`: QLoRA through bitsandbytes (CUDA only)."""
+    seed: int = 0
+    log_every: int = 10
+    eval_every: int = 100
+    save_every: int = 100
+    keep_checkpoints: int = 2
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    lora: LoraConfig = field(default_factory=LoraConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

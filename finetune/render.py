@@ -1,0 +1,83 @@
+"""Conversations -> token ids and labels, with the loss on assistant tokens only.
+
+The tokenizer's own chat template renders the text. An assistant turn's supervised span is what the
+template adds between "the conversation so far + the generation prompt" and "the conversation
+including this reply": the reply and its end-of-turn token. Everything else (system, user, the
+`<|im_start|>assistant` header, the newline after end-of-turn) is masked with -100.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+IGNORE = -100
+
+
+class RenderError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Example:
+    input_ids: list[int]
+    labels: list[int]
+    source: str
+    truncated: bool = False
+
+    @property
+    def supervised(self) -> int:
+        return sum(label != IGNORE for label in self.labels)
+
+
+def end_of_turn_text(tokenizer: Any) -> str:
+    """The token that closes an assistant turn in this template (`<|im_end|>`, `<end_of_turn>`, ...)."""
+    probe = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+    rendered = tokenizer.apply_chat_template(probe, tokenize=False)
+    after = rendered[rendered.rindex("b") + 1 :]
+    for token in tokenizer.all_special_tokens + list(tokenizer.added_tokens_encoder):
+        if token and after.lstrip().startswith(token):
+            return token
+    raise RenderError(
+        f"cannot find the end-of-turn token after an assistant reply in this chat template: {after!r}"
+    )
+
+
+def assistant_spans(tokenizer: Any, messages: Sequence[dict[str, str]]) -> tuple[str, list[tuple[int, int]]]:
+    """The rendered conversation and the character spans of each assistant reply + its end-of-turn token."""
+    eot = end_of_turn_text(tokenizer)
+    full = tokenizer.apply_chat_template(list(messages), tokenize=False)
+    spans = []
+    for index, message in enumerate(messages):
+        if message["role"] != "assistant":
+            continue
+        before = tokenizer.apply_chat_template(
+            list(messages[:index]), tokenize=False, add_generation_prompt=True
+        )
+        through = tokenizer.apply_chat_template(list(messages[: index + 1]), tokenize=False)
+        if not full.startswith(through) or not through.startswith(before):
+            raise RenderError(
+                "this chat template does not render conversations prefix by prefix; cannot mask turns"
+            )
+        end = through.find(eot, len(before))
+        if end < 0:
+            raise RenderError(f"assistant turn {index} is not closed by {eot!r} in the rendered template")
+        spans.append((len(before), end + len(eot)))
+    return full, spans
+
+
+def render(tokenizer: Any, messages: Sequence[dict[str, str]], max_length: int, source: str = "") -> Example:
+    """Token ids and labels of one conversation; longer ones are cut at `max_length` and flagged."""
+    text, spans = assistant_spans(tokenizer, messages)
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids, offsets = encoded["input_ids"], encoded["offset_mapping"]
+    labels = [IGNORE] * len(ids)
+    span_index = 0
+    for position, (start, end) in enumerate(offsets):
+        while span_index < len(spans) and start >= spans[span_index][1]:
+            span_index += 1
+        if span_index < len(spans) and start >= spans[span_index][0] and end > start:
+            labels[position] = ids[position]
+    truncated = len(ids) > max_length
+    return Example(ids[:max_length], labels[:max_length], source, truncated)

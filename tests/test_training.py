@@ -1,0 +1,220 @@
+"""The fine-tune recipe on a tiny random Llama: masks, packing, loss, training, resume, export."""
+
+import json
+
+import pytest
+import torch
+
+import insabot.finetune.train as train_module
+from insabot.config import load_config
+from insabot.finetune.conversations import load_corpus
+from insabot.finetune.loss import reference_token_losses, supervised_loss_sum
+from insabot.finetune.packing import collate, pack
+from insabot.finetune.render import IGNORE, render
+from insabot.finetune.splits import assign_splits
+
+CONVERSATION = [
+    {"role": "system", "content": "반말로 답해."},
+    {"role": "user", "content": "야 이거 어때?"},
+    {"role": "assistant", "content": "완전 좋아 ㅋㅋ"},
+    {"role": "user", "content": "ㄱㄱ"},
+    {"role": "assistant", "content": "가자"},
+]
+
+
+def test_labels_cover_exactly_the_assistant_replies_and_end_of_turn(smol_tokenizer):
+    example = render(smol_tokenizer, CONVERSATION, 1000)
+    runs, current = [], None
+    for token, label in zip(example.input_ids, example.labels, strict=True):
+        supervised = label != IGNORE
+        if supervised != current:
+            runs.append((supervised, []))
+            current = supervised
+        runs[-1][1].append(token)
+        assert label in (IGNORE, token)
+    decoded = [(supervised, smol_tokenizer.decode(tokens)) for supervised, tokens in runs]
+    assert decoded == [
+        (
+            False,
+            "<|im_start|>system\n반말로 답해.<|im_end|>\n<|im_start|>user\n야 이거 어때?<|im_end|>\n<|im_start|>assistant\n",
+        ),
+        (True, "완전 좋아 ㅋㅋ<|im_end|>"),
+        (False, "\n<|im_start|>user\nㄱㄱ<|im_end|>\n<|im_start|>assistant\n"),
+        (True, "가자<|im_end|>"),
+        (False, "\n"),
+    ]
+
+
+def test_truncation_is_flagged(smol_tokenizer):
+    example = render(smol_tokenizer, CONVERSATION, 20)
+    assert example.truncated and len(example.input_ids) == 20
+
+
+def test_supervised_loss_matches_the_full_logits_loss(tiny, smol_tokenizer):
+    model, _ = tiny
+    example = render(smol_tokenizer, CONVERSATION, 1000)
+    batch = collate(pack([example], 1000), 0)
+    loss_sum, count = supervised_loss_sum(model, batch)
+    reference = reference_token_losses(model, batch["input_ids"], batch["labels"])
+    assert count == reference.numel() == example.supervised - (example.labels[0] != IGNORE)
+    torch.testing.assert_close(loss_sum, reference.sum(), atol=1e-4, rtol=1e-5)
+
+
+def test_packing_keeps_conversations_apart(tiny, smol_tokenizer):
+    """Per-token losses of a packed batch equal those of each conversation run alone."""
+    model, _ = tiny
+    corpus = load_corpus()[:6]
+    examples = [render(smol_tokenizer, c.messages, 512, c.source) for c in corpus]
+    packed = pack(examples, 4096)
+    assert len(packed) == 1 and packed[0].conversations == 6
+    batch = collate(packed, 0)
+    with torch.no_grad():
+        loss_sum, count = supervised_loss_sum(model, batch)
+        alone = [
+            reference_token_losses(model, torch.tensor([e.input_ids]), torch.tensor([e.labels]))
+            for e in examples
+        ]
+    alone_sum = sum(float(t.sum()) for t in alone)
+    assert count == sum(t.numel() for t in alone)
+    assert abs(float(loss_sum) - alone_sum) < 0.05
+    # and without the position-id reset the conversations would leak into each other
+    leaky = dict(batch, position_ids=torch.arange(batch["input_ids"].shape[1])[None])
+    with torch.no_grad():
+        assert abs(float(supervised_loss_sum(model, leaky)[0]) - alone_sum) > 0.5
+
+
+def test_splits_are_deterministic_stratified_and_disjoint():
+    corpus = load_corpus()
+    first, second = assign_splits(corpus), assign_splits(list(reversed(corpus)))
+    assert {c.id for c in first["test"]} == {c.id for c in second["test"]}
+    ids = [{c.id for c in first[name]} for name in ("train", "validation", "test")]
+    assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+    assert sum(map(len, ids)) == len(corpus)
+    categories = {c.category for c in corpus}
+    assert {c.category for c in first["test"]} == categories
+    assert {c.tone for c in first["test"]} == {"banmal", "jondaetmal"}
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    path = tmp_path / "chats.jsonl"
+    rows = load_corpus()[:40]
+    path.write_text(
+        "".join(
+            json.dumps(
+                {"id": c.id, "category": c.category, "tone": c.tone, "messages": c.messages},
+                ensure_ascii=False,
+            )
+            + "\n"
+            for c in rows
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def tiny_config(tiny_dir, data, out, **train):
+    overrides = [
+        f"model.base_model={tiny_dir}",
+        f"data.path={data}",
+        "data.max_seq_len=512",
+        f"train.output_dir={out}",
+        "train.batch_size=2",
+        "train.lr=0.01",
+        "train.warmup_ratio=0",
+        "train.log_every=2",
+        "train.eval_every=4",
+        "train.save_every=4",
+        "train.precision=fp32",
+        "lora.dropout=0.0",
+    ] + [f"train.{k}={v}" for k, v in train.items()]
+    return load_config(None, overrides)
+
+
+def test_training_lowers_the_loss_and_writes_the_run(tiny_dir, tiny_data, tmp_path):
+    run = train_module.train(tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=12), progress=False)
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    losses = [m["loss"] for m in metrics if "loss" in m]
+    evals = [m["eval_loss"] for m in metrics if "eval_loss" in m]
+    assert losses[-1] < losses[0] - 0.5
+    assert evals[-1] < evals[0]
+    assert {
+        "config.yaml",
+        "metrics.jsonl",
+        "loss.png",
+        "README.md",
+        "data.json",
+        "adapter",
+        "checkpoints",
+    } <= {p.name for p in run.iterdir()}
+    assert (run / "adapter" / "adapter_model.safetensors").is_file()
+    assert (run / "adapter" / "chat_template.jinja").is_file()
+    assert "validation loss" in (run / "README.md").read_text()
+    with pytest.raises(train_module.TrainError, match="already holds a run"):
+        train_module.train(tiny_config(tiny_dir, tiny_data, run, max_steps=12), progress=False)
+
+
+def test_resume_after_a_kill_matches_an_uninterrupted_run(tiny_dir, tiny_data, tmp_path, monkeypatch):
+    straight = train_module.train(
+        tiny_config(tiny_dir, tiny_data, tmp_path / "a", max_steps=10), progress=False
+    )
+
+    real_save = train_module.save_checkpoint
+
+    def save_then_die(run_dir, model, optimizer, scheduler, state, keep):
+        real_save(run_dir, model, optimizer, scheduler, state, keep)
+        if state["step"] == 4:
+            raise KeyboardInterrupt  # killed right after the step-4 checkpoint
+
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
+    config = tiny_config(tiny_dir, tiny_data, tmp_path / "b", max_steps=10)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(config, progress=False)
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    resumed = train_module.train(config, resume=True, progress=False)
+
+    from safetensors.torch import load_file
+
+    a = load_file(straight / "adapter" / "adapter_model.safetensors")
+    b = load_file(resumed / "adapter" / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)
+
+
+def test_interrupted_checkpoint_save_leaves_nothing_to_resume_from(tmp_path, tiny, monkeypatch):
+    model, _ = tiny
+    from peft import LoraConfig, get_peft_model
+
+    peft_model = get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj"]))
+    optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad])
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    real_save = torch.save
+
+    def die_on_rng(obj, path, *args, **kwargs):
+        if str(path).endswith("rng.pt"):
+            raise KeyboardInterrupt
+        return real_save(obj, path, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", die_on_rng)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.save_checkpoint(tmp_path, peft_model, optimizer, scheduler, {"step": 3}, keep=2)
+    assert train_module.latest_checkpoint(tmp_path) is None
+    assert list((tmp_path / "checkpoints").iterdir()) == []
+    peft_model.unload()
+
+
+def test_export_merged_matches_base_plus_adapter(tiny_dir, tiny_data, tmp_path):
+    from insabot.config import ModelConfig
+    from insabot.finetune.export import export_merged
+    from insabot.models.loading import load
+
+    run = train_module.train(tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=4), progress=False)
+    merged_dir = export_merged(str(run), tmp_path / "merged")
+    with_adapter = load(ModelConfig(base_model=str(tiny_dir), adapter=str(run)), device="cpu")
+    merged = load(ModelConfig(base_model=str(merged_dir)), device="cpu")
+    ids = with_adapter.tokenizer("야, 이거 어때?", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        torch.testing.assert_close(
+            merged.model(ids).logits, with_adapter.model(ids).logits, atol=1e-4, rtol=1e-4
+        )
