@@ -33,24 +33,35 @@ class Conversation:
         return [m["content"] for m in self.messages if m["role"] == role]
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for every non-empty line; bad UTF-8 or JSON raises with file:line."""
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict | DataError]]:
+    """(line number, object or the DataError for that line) for every non-empty line."""
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
             where = f"{path}:{number}"
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise DataError(f"{where}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+                yield number, DataError(f"{where}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
+                continue
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DataError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+                yield number, DataError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})")
+                continue
             if not isinstance(row, dict):
-                raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+                yield number, DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
+                continue
             yield number, row
+
+
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-empty line; the first bad line raises with file:line."""
+    for number, row in iter_jsonl(path):
+        if isinstance(row, DataError):
+            raise row
+        yield number, row
 
 
 def parse_conversation(row: dict, where: str) -> Conversation:

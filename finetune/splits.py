@@ -3,17 +3,41 @@
 Within each (category, tone) group conversations are ordered by a hash of their id, and the first
 ones go to test, the next to validation. The assignment depends only on the ids, so it is the same
 on every machine and for every run; the test split is never seen by training.
+
+The bundled corpus freezes its assignment in `finetune/corpus/splits.json` (`insabot data split
+--freeze`): conversations listed there keep their split forever, so adding conversations later
+never moves one into or out of the test set; only new ids are assigned by the rule above.
 """
 
 from __future__ import annotations
 
 import collections
 import hashlib
+import json
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
-from insabot.finetune.conversations import Conversation
+from insabot.finetune.conversations import CORPUS_DIR, Conversation
 
 SPLITS = ("train", "validation", "test")
+FROZEN_SPLITS = CORPUS_DIR / "splits.json"
+
+
+def load_frozen(path: Path = FROZEN_SPLITS) -> dict[str, str]:
+    """id -> split for the frozen ids (empty when there is no file)."""
+    if not path.exists():
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {conversation_id: name for name in SPLITS for conversation_id in data[name]}
+
+
+def freeze(splits: dict[str, list[Conversation]], path: Path = FROZEN_SPLITS) -> None:
+    """Record the ids of every split; written atomically."""
+    data = {name: sorted(c.id for c in splits[name]) for name in SPLITS}
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
 
 
 def _rank(conversation_id: str) -> str:
@@ -21,12 +45,26 @@ def _rank(conversation_id: str) -> str:
 
 
 def assign_splits(
-    conversations: Sequence[Conversation], validation: float = 0.05, test: float = 0.05
+    conversations: Sequence[Conversation],
+    validation: float = 0.05,
+    test: float = 0.05,
+    frozen: dict[str, str] | None = None,
 ) -> dict[str, list[Conversation]]:
+    """Split by the frozen ids where given (`load_frozen()`), the stratified hash rule otherwise.
+
+    Ids missing from a frozen assignment (conversations added later) are placed one by one by their
+    hash value against the fractions, so a handful of additions never lands wholesale in test."""
     groups: dict[tuple[str, str], list[Conversation]] = collections.defaultdict(list)
-    for conversation in conversations:
-        groups[(conversation.category, conversation.tone)].append(conversation)
     result: dict[str, list[Conversation]] = {name: [] for name in SPLITS}
+    for conversation in conversations:
+        if frozen and conversation.id in frozen:
+            result[frozen[conversation.id]].append(conversation)
+        elif frozen:
+            point = int(_rank(conversation.id)[:8], 16) / 16**8
+            name = "test" if point < test else "validation" if point < test + validation else "train"
+            result[name].append(conversation)
+        else:
+            groups[(conversation.category, conversation.tone)].append(conversation)
     for members in groups.values():
         ordered = sorted(members, key=lambda c: _rank(c.id))
         n_test = max(1, round(len(ordered) * test)) if test else 0

@@ -28,7 +28,7 @@ from insabot.finetune.conversations import Conversation, load_corpus, read_conve
 from insabot.finetune.loss import supervised_loss_sum
 from insabot.finetune.packing import Packed, collate, pack
 from insabot.finetune.render import Example, render
-from insabot.finetune.splits import assign_splits
+from insabot.finetune.splits import assign_splits, load_frozen
 from insabot.models.loading import atomic_directory, resolve
 
 CHECKPOINTS = "checkpoints"
@@ -240,7 +240,9 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
 
     model, tokenizer = build_model(config, device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    splits = assign_splits(load_conversations(config))
+    splits = assign_splits(
+        load_conversations(config), frozen=load_frozen() if config.data.path is None else None
+    )
     train_conversations = splits["train"][: config.data.limit] if config.data.limit else splits["train"]
     train_examples, truncated = render_all(train_conversations, tokenizer, config.data.max_seq_len)
     val_examples, val_truncated = render_all(splits["validation"], tokenizer, config.data.max_seq_len)

@@ -100,6 +100,56 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--base", default=None, help="base model (default: the one recorded in the run)")
     export.set_defaults(handler=_export)
 
+    data = commands.add_parser("data", help="check, split and import chat datasets", description="Datasets.")
+    data_commands = data.add_subparsers(title="data commands", metavar="COMMAND", required=True)
+    check = data_commands.add_parser(
+        "check",
+        help="counts, per-category/tone table, lengths, duplicates and problems of a dataset",
+        description="Validate a dataset (messages, ShareGPT or Alpaca rows in JSONL/JSON/CSV/Parquet, a folder "
+        "of JSONL shards, or a Hub id) and print what it holds. Default: the bundled corpus.",
+    )
+    check.add_argument(
+        "path", nargs="?", default=None, help="file, folder or Hub dataset id (default: bundled corpus)"
+    )
+    check.add_argument(
+        "--lenient", action="store_true", help="skip bad rows (each is listed) instead of stopping"
+    )
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.set_defaults(handler=_data_check)
+    split = data_commands.add_parser(
+        "split",
+        help="write deterministic train/validation/test JSONL files",
+        description="Split stratified by category and tone (the bundled corpus keeps its frozen split).",
+    )
+    split.add_argument("path", nargs="?", default=None, help="dataset (default: bundled corpus)")
+    split.add_argument("--out", required=True, help="output folder for train/validation/test.jsonl")
+    split.add_argument(
+        "--lenient", action="store_true", help="skip bad rows (each is listed) instead of stopping"
+    )
+    split.set_defaults(handler=_data_split)
+    card = data_commands.add_parser(
+        "card",
+        help="regenerate the bundled corpus's data card",
+        description="Rewrite finetune/corpus/DATA_CARD.md from the data.",
+    )
+    card.set_defaults(handler=_data_card)
+    kakao = data_commands.add_parser(
+        "kakao",
+        help="turn a KakaoTalk chat export into training conversations (PII scrubbed)",
+        description="Import a KakaoTalk '대화 내보내기' .txt (PC or mobile format). NAME's messages become the "
+        "assistant turns; phone numbers, e-mails, URLs, account numbers and other people's names are scrubbed "
+        "to placeholders before anything is written.",
+        epilog="example:\n  insabot data kakao KakaoTalk_20261120.txt --me 지수 --out my-chats.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    kakao.add_argument("export", help="the exported .txt file")
+    kakao.add_argument("--me", required=True, metavar="NAME", help="your name as it appears in the export")
+    kakao.add_argument("--out", required=True, help="output JSONL file")
+    kakao.add_argument(
+        "--tone", choices=TONES, default=None, help="persona tone (default: detected from your messages)"
+    )
+    kakao.set_defaults(handler=_data_kakao)
+
     analyze = commands.add_parser(
         "analyze",
         help="speech level, style markers and locality of Korean texts (JSONL out)",
@@ -251,6 +301,79 @@ def _export(args: argparse.Namespace) -> int:
         raise ConfigError(f"--merged {out}: already exists; choose a new directory")
     export_merged(args.run, out, args.base)
     print(f"merged model written to {out}")
+    return 0
+
+
+def _load_dataset(path: str | None, lenient: bool):
+    from insabot.finetune.conversations import CORPUS_DIR
+    from insabot.finetune.sources import load_source
+
+    loaded = load_source(str(path or CORPUS_DIR), strict=not lenient)
+    for problem in loaded.problems:
+        print(f"insabot: skipped {problem}", file=sys.stderr)
+    return loaded
+
+
+def _default_tokenizer():
+    from transformers import AutoTokenizer
+
+    from insabot.models.loading import resolve
+    from insabot.models.registry import DEFAULT_MODEL
+
+    return AutoTokenizer.from_pretrained(resolve(DEFAULT_MODEL).location)
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from insabot.finetune.check import build_report, format_report
+    from insabot.finetune.splits import load_frozen
+
+    loaded = _load_dataset(args.path, args.lenient)
+    frozen = load_frozen() if args.path is None else None
+    report = build_report(loaded.conversations, loaded.problems, _default_tokenizer(), frozen)
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1) if args.json else format_report(report))
+    return 0
+
+
+def _data_split(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from insabot.finetune.splits import assign_splits, load_frozen
+    from insabot.textio import write_jsonl_atomic
+
+    loaded = _load_dataset(args.path, args.lenient)
+    splits = assign_splits(loaded.conversations, frozen=load_frozen() if args.path is None else None)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, conversations in splits.items():
+        rows = [
+            {"id": c.id, "category": c.category, "tone": c.tone, "messages": c.messages}
+            for c in conversations
+        ]
+        write_jsonl_atomic(rows, out / f"{name}.jsonl")
+        print(f"{name}: {len(rows)} conversations -> {out / f'{name}.jsonl'}")
+    return 0
+
+
+def _data_card(args: argparse.Namespace) -> int:
+    from insabot.finetune.check import build_report, data_card
+    from insabot.finetune.conversations import CORPUS_DIR
+    from insabot.finetune.splits import load_frozen
+
+    loaded = _load_dataset(None, lenient=False)
+    card = data_card(build_report(loaded.conversations, [], _default_tokenizer(), load_frozen()))
+    (CORPUS_DIR / "DATA_CARD.md").write_text(card, encoding="utf-8")
+    print(f"wrote {CORPUS_DIR / 'DATA_CARD.md'}")
+    return 0
+
+
+def _data_kakao(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from insabot.finetune.kakao import parse_export, to_conversations, write_jsonl
+
+    rows = to_conversations(parse_export(Path(args.export)), args.me, tone=args.tone)
+    write_jsonl(rows, Path(args.out))
+    print(f"{len(rows)} conversations written to {args.out} (names and PII scrubbed)")
     return 0
 
 

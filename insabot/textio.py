@@ -149,3 +149,20 @@ def _jsonl_rows(lines, name: str, field: str, role: str | None) -> Iterator[Text
             yield InputError(f"{where}: field {field!r} is {type(row[field]).__name__}, not text")
         else:
             yield TextRow(number, nfc(row[field]))
+
+
+def write_jsonl_atomic(rows: list[dict], path: Path) -> None:
+    """UTF-8 JSONL written to a temporary file beside `path`, then renamed: never half-written."""
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,153 @@
+"""Loaders for all three shapes and file types, lenient mode, dedupe, splits, `insabot data` commands."""
+
+import json
+
+import pytest
+
+from insabot.chat import SYSTEM_PROMPTS
+from insabot.cli import main
+from insabot.finetune.conversations import CORPUS_DIR, DataError, load_corpus
+from insabot.finetune.dedupe import deduplicate
+from insabot.finetune.sources import load_source, normalise_row
+from insabot.finetune.splits import assign_splits, load_frozen
+
+MESSAGES = {
+    "messages": [{"role": "user", "content": "점메추 좀"}, {"role": "assistant", "content": "국밥 ㄱㄱ"}]
+}
+SHAREGPT = {"conversations": [{"from": "human", "value": "점메추 좀"}, {"from": "gpt", "value": "국밥 ㄱㄱ"}]}
+ALPACA = {"instruction": "점메추 좀", "input": "", "output": "국밥 ㄱㄱ"}
+EXPECTED = [
+    {"role": "system", "content": SYSTEM_PROMPTS["banmal"]},
+    {"role": "user", "content": "점메추 좀"},
+    {"role": "assistant", "content": "국밥 ㄱㄱ"},
+]
+
+
+@pytest.mark.parametrize("row", [MESSAGES, SHAREGPT, ALPACA], ids=["messages", "sharegpt", "alpaca"])
+def test_every_shape_becomes_one_schema(row):
+    conversation = normalise_row(row, "f.jsonl:3", "banmal", "f")
+    assert conversation.messages == EXPECTED
+    assert (conversation.id, conversation.category, conversation.tone) == ("f-3", "external", "banmal")
+
+
+def test_alpaca_input_and_jondaetmal_default():
+    conversation = normalise_row(
+        {"instruction": "바꿔줘", "input": "밥 먹었어?", "output": "식사하셨어요?"}, "x:1", "jondaetmal", "x"
+    )
+    assert conversation.messages[0]["content"] == SYSTEM_PROMPTS["jondaetmal"]
+    assert conversation.messages[1]["content"] == "바꿔줘\n\n밥 먹었어?"
+
+
+def test_file_types(tmp_path):
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(json.dumps(SHAREGPT, ensure_ascii=False) + "\n", encoding="utf-8")
+    js = tmp_path / "b.json"
+    js.write_text(json.dumps([ALPACA], ensure_ascii=False), encoding="utf-8")
+    csv_path = tmp_path / "c.csv"
+    csv_path.write_text('instruction,input,output\n점메추 좀,,"국밥 ㄱㄱ"\n', encoding="utf-8")
+    parquet = tmp_path / "d.parquet"
+    from datasets import Dataset
+
+    Dataset.from_list([{"messages": json.dumps(MESSAGES["messages"], ensure_ascii=False)}]).to_parquet(
+        str(parquet)
+    )
+    for path in (jsonl, js, csv_path, parquet):
+        (conversation,) = load_source(str(path)).conversations
+        assert conversation.messages == EXPECTED, path
+
+
+def test_strict_stops_and_lenient_reports_every_bad_row(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                json.dumps(MESSAGES, ensure_ascii=False),
+                "{broken",
+                json.dumps({"text": "?"}),
+                json.dumps(SHAREGPT, ensure_ascii=False),
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError, match=rf"{path}:2: not valid JSON"):
+        load_source(str(path))
+    loaded = load_source(str(path), strict=False)
+    assert len(loaded.conversations) == 2
+    assert [p.split(": ")[0] for p in loaded.problems] == [f"{path}:2", f"{path}:3"]
+    assert "unknown row shape" in loaded.problems[1]
+
+
+def test_missing_file_and_offline_hub_id(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        load_source(str(tmp_path / "nope.jsonl"))
+    with pytest.raises(DataError, match="cannot be loaded from the Hub"):
+        load_source("someone/korean-chat-that-is-not-here")
+
+
+def test_exact_and_near_duplicates_are_reported():
+    base = normalise_row(MESSAGES, "a:1", "banmal", "a")
+    exact = normalise_row(MESSAGES, "a:2", "banmal", "a")
+    near = normalise_row(
+        {
+            "messages": [
+                {"role": "user", "content": "점메추 좀!!"},
+                {"role": "assistant", "content": "국밥ㄱㄱ ㅋㅋㅋ"},
+            ]
+        },
+        "a:3",
+        "banmal",
+        "a",
+    )
+    other = normalise_row(
+        SHAREGPT
+        | {"conversations": [{"from": "human", "value": "저메추"}, {"from": "gpt", "value": "치킨"}]},
+        "a:4",
+        "banmal",
+        "a",
+    )
+    kept, removed = deduplicate([base, exact, near, other])
+    assert [c.source for c in kept] == ["a:1", "a:4"]
+    assert [(d.conversation.source, d.original.source, d.kind) for d in removed] == [
+        ("a:2", "a:1", "exact"),
+        ("a:3", "a:1", "near"),
+    ]
+
+
+def test_bundled_split_is_frozen_and_new_ids_do_not_move_it():
+    corpus = load_corpus()
+    frozen = load_frozen()
+    assert set(frozen) == {c.id for c in corpus}  # every bundled conversation has a recorded split
+    splits = assign_splits(corpus, frozen=frozen)
+    assert {c.id for c in splits["test"]} == {i for i, name in frozen.items() if name == "test"}
+    newcomer = normalise_row(MESSAGES | {"id": "new-0001"}, "n:1", "banmal", "n")
+    grown = assign_splits([*corpus, newcomer], frozen=frozen)
+    assert {c.id for c in grown["test"]} - {"new-0001"} == {c.id for c in splits["test"]}
+
+
+def test_data_check_prints_tables(capsys):
+    assert main(["data", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "conversations: 2100" in out
+    assert "| 핫플·맛집·카페 | 105 | 45 | 150 |" in out
+    assert "duplicates: 0 (0.00%)" in out
+    assert "conversation_tokens" in out
+
+
+def test_data_card_matches_the_data(capsys, tmp_path, monkeypatch):
+    """The committed card is exactly what `insabot data card` writes from the current data."""
+    committed = (CORPUS_DIR / "DATA_CARD.md").read_text(encoding="utf-8")
+    from insabot.finetune.check import build_report, data_card
+    from insabot.models.tiny import default_tokenizer
+
+    assert data_card(build_report(load_corpus(), [], default_tokenizer(), load_frozen())) == committed
+
+
+def test_data_split_writes_three_files(tmp_path, capsys):
+    assert main(["data", "split", "--out", str(tmp_path)]) == 0
+    counts = {
+        name: len((tmp_path / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())
+        for name in ("train", "validation", "test")
+    }
+    assert counts == {"train": 1904, "validation": 98, "test": 98}
+    assert not list(tmp_path.glob(".*.tmp"))
