@@ -6,8 +6,8 @@ owning the loss, and with it the loop is ~the same length as the Trainer configu
 
 Run directory (train.output_dir): config.yaml, metrics.jsonl, checkpoints/step-N (atomic, resumable),
 adapter/ (final LoRA + tokenizer + chat template), loss.png, README.md (model card).
-Multi-process: under `accelerate launch` each rank takes every world-th micro-batch of the same global
-batch and LoRA gradients are summed across ranks; rank 0 writes.
+Multi-process: under `torchrun` / `accelerate launch --multi_gpu` each rank takes every world-th
+micro-batch of the same global batch and LoRA gradients are summed across ranks; rank 0 writes.
 """
 
 from __future__ import annotations
@@ -49,14 +49,23 @@ class Distributed:
 
     @classmethod
     def detect(cls) -> Distributed:
+        """Rank and world size from the launcher's environment (`accelerate launch --multi_gpu` and
+        `torchrun` both set RANK/WORLD_SIZE/MASTER_ADDR); gloo on CPU, nccl on GPU."""
         import os
 
-        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world <= 1:
             return cls()
-        from accelerate import PartialState
+        if not torch.distributed.is_initialized():
+            torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        return cls(torch.distributed.get_rank(), world)
 
-        state = PartialState()  # initialises torch.distributed (gloo on CPU, nccl on GPU)
-        return cls(state.process_index, state.num_processes)
+    def sum_floats(self, *values: float) -> list[float]:
+        if self.world == 1:
+            return list(values)
+        tensor = torch.tensor(values, dtype=torch.float64)
+        torch.distributed.all_reduce(tensor)
+        return tensor.tolist()
 
     def sum_gradients(self, parameters: list[torch.nn.Parameter]) -> None:
         if self.world > 1:
@@ -321,13 +330,16 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
         if state["step"] % config.train.log_every == 0 or state["step"] == total_steps:
             elapsed = time.perf_counter() - window_started
             state["seconds"] += elapsed
+            window_loss, window_count, window_tokens = dist.sum_floats(
+                window_loss, window_count, window_tokens
+            )
             record = {
                 "step": state["step"],
                 "epoch": round(state["step"] / steps_per_epoch, 3),
                 "loss": round(window_loss / max(window_count, 1), 4),
                 "lr": scheduler.get_last_lr()[0],
-                "tokens_per_s": round(window_tokens * dist.world / elapsed, 1),
-                "supervised_tokens_per_s": round(window_count * dist.world / elapsed, 1),
+                "tokens_per_s": round(window_tokens / elapsed, 1),
+                "supervised_tokens_per_s": round(window_count / elapsed, 1),
             }
             bar.set_postfix(loss=record["loss"], tok_s=record["tokens_per_s"])
             window_loss, window_count, window_tokens, window_started = 0.0, 0, 0, time.perf_counter()

@@ -151,17 +151,20 @@ def _jsonl_rows(lines, name: str, field: str, role: str | None) -> Iterator[Text
             yield TextRow(number, nfc(row[field]))
 
 
-def write_jsonl_atomic(rows: list[dict], path: Path) -> None:
+def write_jsonl_atomic(rows: list[dict], path: str | Path) -> None:
     """UTF-8 JSONL written to a temporary file beside `path`, then renamed: never half-written."""
     import os
     import tempfile
 
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
             for row in rows:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -151,3 +151,16 @@ def test_data_split_writes_three_files(tmp_path, capsys):
     }
     assert counts == {"train": 1904, "validation": 98, "test": 98}
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_data_kakao_command_scrubs_and_writes(tmp_path, capsys):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "kakao" / "pc_group.txt"
+    out = tmp_path / "mine.jsonl"
+    assert main(["data", "kakao", str(fixture), "--me", "지훈", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "010-1234-5678" not in text and "https://" not in text and "민지" not in text
+    assert load_source(str(out)).conversations  # the output is valid training data
+    assert main(["data", "kakao", str(fixture), "--me", "지수", "--out", str(out)]) == 2
+    assert "participants found" in capsys.readouterr().err
