@@ -88,7 +88,9 @@ def test_dump_round_trips(tmp_path):
 
 
 def test_shipped_configs_load():
-    files = sorted([*(REPO / "configs" / "chat").glob("*.yaml"), *(REPO / "configs" / "train").glob("*.yaml")])
+    files = sorted(
+        [*(REPO / "configs" / "chat").glob("*.yaml"), *(REPO / "configs" / "train").glob("*.yaml")]
+    )
     assert len(files) >= 5
     for path in files:
         load_config(path)
