@@ -150,6 +150,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kakao.set_defaults(handler=_data_kakao)
 
+    generate = commands.add_parser(
+        "generate",
+        help="replies for a file of prompts (JSONL out), through the chat's own generation path",
+        description="Generate one reply per prompt. Input: plain text (one user message per line) or JSONL rows with "
+        "'prompt' (or a 'messages' list) and optional 'tone'. Output: JSONL in input order with the prompt, tone, "
+        "system prompt, reply, new token count and finish reason (stop/length). Greedy with a fixed seed by default.",
+        epilog="examples:\n  insabot generate prompts.txt --tone jondaetmal --out replies.jsonl\n"
+        "  insabot generate probes.jsonl --model gemma3-270m --adapter runs/gemma3-ko-casual --analyze",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    generate.add_argument(
+        "path", nargs="?", default="-", help="prompts file, or - for standard input (default)"
+    )
+    _add_config_args(generate)
+    _add_model_args(generate)
+    generate.add_argument("--tone", choices=TONES, help="tone for rows without their own (default: banmal)")
+    generate.add_argument("--system", default=None, help="a system prompt replacing the persona prompt")
+    generate.add_argument("--max-new-tokens", type=int, default=None, help="reply length limit in tokens")
+    sampling = generate.add_mutually_exclusive_group()
+    sampling.add_argument("--greedy", action="store_true", help="greedy decoding (the default)")
+    sampling.add_argument("--temperature", type=float, default=None, help="sample with this temperature")
+    generate.add_argument(
+        "--top-p", type=float, default=None, help="nucleus sampling threshold (with --temperature)"
+    )
+    generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    generate.add_argument("--batch-size", type=int, default=8, help="prompts generated together (default 8)")
+    generate.add_argument("--out", default=None, help="output JSONL file (default: standard output)")
+    generate.add_argument(
+        "--analyze", action="store_true", help="add speech level, Hangul share and markers of each reply"
+    )
+    generate.set_defaults(handler=_generate)
+
     analyze = commands.add_parser(
         "analyze",
         help="speech level, style markers and locality of Korean texts (JSONL out)",
@@ -374,6 +406,40 @@ def _data_kakao(args: argparse.Namespace) -> int:
     rows = to_conversations(parse_export(Path(args.export)), args.me, tone=args.tone)
     write_jsonl(rows, Path(args.out))
     print(f"{len(rows)} conversations written to {args.out} (names and PII scrubbed)")
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from insabot.bot.batch import generate_rows, read_prompts
+    from insabot.models.loading import load
+    from insabot.textio import write_jsonl_atomic
+
+    overrides = [f"generation.seed={args.seed}"]
+    if args.temperature is not None:
+        overrides += ["generation.do_sample=true", f"generation.temperature={args.temperature}"]
+        if args.top_p is not None:
+            overrides.append(f"generation.top_p={args.top_p}")
+    else:
+        overrides.append("generation.do_sample=false")
+    if args.max_new_tokens is not None:
+        overrides.append(f"generation.max_new_tokens={args.max_new_tokens}")
+    if args.system is not None:
+        overrides.append(f"chat.system_prompt={json.dumps(args.system, ensure_ascii=False)}")
+    args.overrides = [*overrides, *args.overrides]
+    config = _resolve_config(args)
+    prompts = read_prompts(args.path, config.chat.tone)  # bad input fails before the model loads
+    loaded = load(config.model, progress=True)
+    rows, speed = generate_rows(prompts, loaded, config, args.batch_size, args.analyze)
+    if args.out:
+        write_jsonl_atomic(rows, args.out)
+    else:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+    print(
+        f"{speed['texts']} replies in {speed['seconds']} s: {speed['texts_per_s']} texts/s, "
+        f"{speed['tokens_per_s']} new tokens/s",
+        file=sys.stderr,
+    )
     return 0
 
 

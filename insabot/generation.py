@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -134,3 +135,39 @@ def stream_reply(
         thread.join()
     if failure:
         raise failure[0]
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    new_tokens: int
+    finish_reason: str
+    """`stop` (an end-of-turn/EOS token ended it) or `length` (max_new_tokens reached)."""
+
+
+def generate_batch(
+    model: Any, tokenizer: Any, conversations: list[list[Message]], gen: GenerationConfig
+) -> list[Reply]:
+    """Replies to several conversations at once: prompts left-padded, with an attention mask so padding
+    is invisible (generate derives position ids from the mask), greedy or sampled per `gen`."""
+    ends = end_token_ids(tokenizer, model)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else ends[0]
+    prompts = [encode_conversation(tokenizer, c)["input_ids"][0].tolist() for c in conversations]
+    width = max(map(len, prompts))
+    input_ids = torch.tensor([[pad_id] * (width - len(p)) + p for p in prompts], device=model.device)
+    attention_mask = torch.tensor(
+        [[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=model.device
+    )
+    if gen.seed is not None:
+        torch.manual_seed(gen.seed)
+    with torch.inference_mode():
+        output = model.generate(
+            input_ids=input_ids, attention_mask=attention_mask, **generate_kwargs(gen, tokenizer, model)
+        )
+    replies = []
+    for row in output[:, width:].tolist():
+        stop = next((i for i, token in enumerate(row) if token in ends), None)
+        tokens = row if stop is None else row[:stop]
+        finish = "stop" if stop is not None else "length"
+        replies.append(Reply(tokenizer.decode(tokens, skip_special_tokens=True).strip(), len(tokens), finish))
+    return replies

@@ -1,0 +1,108 @@
+"""`insabot generate`: replies for a file of prompts, through the chat's formatting and generation code."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from insabot.chat import TONE_LABELS, build_conversation, normalize_history, system_prompt_for
+from insabot.config import Config
+from insabot.generation import generate_batch
+from insabot.models.loading import LoadedModel
+from insabot.textio import InputError, detect_format, read_lines
+
+
+@dataclass(frozen=True)
+class Prompt:
+    line: int
+    history: list[dict[str, str]]
+    message: str
+    tone: str
+    row_id: str | None = None
+
+
+def read_prompts(path: str, default_tone: str) -> list[Prompt]:
+    """Plain text (one user message per line) or JSONL rows with `prompt` or `messages` and optional `tone`."""
+    name = "<stdin>" if path == "-" else path
+    is_jsonl = detect_format(path, "auto") == "jsonl"
+    prompts = [_prompt(number, text, name, is_jsonl, default_tone) for number, text in _content_lines(path)]
+    if not prompts:
+        raise InputError(f"{name}: no prompts (the file is empty)")
+    return prompts
+
+
+def _content_lines(path: str) -> Iterator[tuple[int, str]]:
+    return ((number, text) for number, text in read_lines(path) if text.strip())
+
+
+def _prompt(number: int, text: str, name: str, is_jsonl: bool, default_tone: str) -> Prompt:
+    where = f"{name}:{number}"
+    if not is_jsonl:
+        return Prompt(number, [], text.strip(), default_tone)
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    if not isinstance(row, dict):
+        raise InputError(f"{where}: expected a JSON object")
+    tone = row.get("tone", default_tone)
+    if tone not in TONE_LABELS:
+        raise InputError(f"{where}: unknown tone {tone!r} (expected one of {', '.join(TONE_LABELS)})")
+    row_id = str(row["id"]) if "id" in row else None
+    if isinstance(row.get("prompt"), str) and row["prompt"].strip():
+        return Prompt(number, [], row["prompt"].strip(), tone, row_id)
+    messages = normalize_history(row.get("messages") or [])
+    if messages and messages[-1]["role"] == "user":
+        return Prompt(number, messages[:-1], messages[-1]["content"], tone, row_id)
+    raise InputError(f"{where}: needs a non-empty 'prompt' or a 'messages' list ending with a user turn")
+
+
+def generate_rows(
+    prompts: list[Prompt],
+    loaded: LoadedModel,
+    config: Config,
+    batch_size: int,
+    analyze: bool,
+    progress: bool = True,
+) -> tuple[list[dict], dict]:
+    """Output rows in input order, and throughput figures."""
+    from tqdm.auto import tqdm
+
+    rows: list[dict] = []
+    started = time.perf_counter()
+    with tqdm(total=len(prompts), desc="generate", unit="prompt", disable=not progress) as bar:
+        for start in range(0, len(prompts), batch_size):
+            batch = prompts[start : start + batch_size]
+            systems = [system_prompt_for(p.tone, config.chat.system_prompt) for p in batch]
+            conversations = [
+                build_conversation(p.message, p.history, s) for p, s in zip(batch, systems, strict=True)
+            ]
+            replies = generate_batch(loaded.model, loaded.tokenizer, conversations, config.generation)
+            for prompt, system, reply in zip(batch, systems, replies, strict=True):
+                row = {
+                    "line": prompt.line,
+                    **({"id": prompt.row_id} if prompt.row_id else {}),
+                    "prompt": prompt.message,
+                    "tone": prompt.tone,
+                    "system": system,
+                    "reply": reply.text,
+                    "new_tokens": reply.new_tokens,
+                    "finish_reason": reply.finish_reason,
+                }
+                rows.append(row)
+            bar.update(len(batch))
+    if analyze:
+        from insabot.eval.analyze import analyze as run_analysis
+
+        for row, analysis in zip(rows, run_analysis(r["reply"] for r in rows), strict=True):
+            row.update({k: v for k, v in analysis.as_dict().items() if k != "text"})
+    seconds = time.perf_counter() - started
+    tokens = sum(r["new_tokens"] for r in rows)
+    return rows, {
+        "texts": len(rows),
+        "seconds": round(seconds, 2),
+        "texts_per_s": round(len(rows) / seconds, 3),
+        "tokens_per_s": round(tokens / seconds, 2),
+    }
