@@ -18,7 +18,10 @@ def run(capsys, *argv):
 
 def test_batched_replies_equal_unbatched_under_greedy(tiny):
     model, tokenizer = tiny
-    conversations = [[{"role": "user", "content": text}] for text in ("야", "성수에 갈만한 카페 추천 좀 해줘 제발", "ㅋㅋ 뭐해")]
+    conversations = [
+        [{"role": "user", "content": text}]
+        for text in ("야", "성수에 갈만한 카페 추천 좀 해줘 제발", "ㅋㅋ 뭐해")
+    ]
     greedy = GenerationConfig(max_new_tokens=10, do_sample=False)
     batched = generate_batch(model, tokenizer, conversations, greedy)
     assert batched == [generate_batch(model, tokenizer, [c], greedy)[0] for c in conversations]
@@ -28,9 +31,15 @@ def test_batched_replies_equal_unbatched_under_greedy(tiny):
 def test_plain_text_in_order_with_analysis(tiny_dir, tmp_path, capsys):
     path = tmp_path / "prompts.txt"
     path.write_text("야 이거 어때?\n\n성수 카페 추천 좀\n점메추\n", encoding="utf-8")
-    code, rows, err = run(capsys, path, "--model", tiny_dir, "--max-new-tokens", 6, "--batch-size", 2, "--analyze")
+    code, rows, err = run(
+        capsys, path, "--model", tiny_dir, "--max-new-tokens", 6, "--batch-size", 2, "--analyze"
+    )
     assert code == 0
-    assert [(r["line"], r["prompt"]) for r in rows] == [(1, "야 이거 어때?"), (3, "성수 카페 추천 좀"), (4, "점메추")]
+    assert [(r["line"], r["prompt"]) for r in rows] == [
+        (1, "야 이거 어때?"),
+        (3, "성수 카페 추천 좀"),
+        (4, "점메추"),
+    ]
     assert all(r["tone"] == "banmal" and r["system"].startswith("너는 인싸봇") for r in rows)
     for row, analysis in zip(rows, analyze(r["reply"] for r in rows), strict=True):
         assert row["level"] == analysis.level and row["hangul_share"] == analysis.as_dict()["hangul_share"]
@@ -42,14 +51,24 @@ def test_jsonl_prompts_messages_and_tones_to_a_file(tiny_dir, tmp_path, capsys):
     path = tmp_path / "prompts.jsonl"
     rows_in = [
         {"id": "a", "prompt": "안녕"},
-        {"messages": [{"role": "user", "content": "성수 어때"}, {"role": "assistant", "content": "좋아"}, {"role": "user", "content": "ㄱㄱ"}], "tone": "jondaetmal"},
+        {
+            "messages": [
+                {"role": "user", "content": "성수 어때"},
+                {"role": "assistant", "content": "좋아"},
+                {"role": "user", "content": "ㄱㄱ"},
+            ],
+            "tone": "jondaetmal",
+        },
     ]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_in), encoding="utf-8")
     out = tmp_path / "replies.jsonl"
     code, printed, _ = run(capsys, path, "--model", tiny_dir, "--max-new-tokens", 4, "--out", out)
     assert code == 0 and printed == []
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-    assert [(r.get("id"), r["prompt"], r["tone"]) for r in rows] == [("a", "안녕", "banmal"), (None, "ㄱㄱ", "jondaetmal")]
+    assert [(r.get("id"), r["prompt"], r["tone"]) for r in rows] == [
+        ("a", "안녕", "banmal"),
+        (None, "ㄱㄱ", "jondaetmal"),
+    ]
     assert "존댓말" in rows[1]["system"]
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -69,7 +88,12 @@ def test_batch_size_does_not_change_greedy_replies(tiny_dir, tmp_path, capsys):
         ("bad.jsonl", '{"prompt": "야"}\n{"prompt": \n', [], r"bad\.jsonl:2: not valid JSON"),
         ("tone.jsonl", '{"prompt": "야", "tone": "polite"}\n', [], r"tone\.jsonl:1: unknown tone 'polite'"),
         ("noprompt.jsonl", '{"text": "야"}\n', [], r"noprompt\.jsonl:1: needs a non-empty 'prompt'"),
-        ("ok.txt", "야\n", ["--adapter", "/nowhere/adapter"], r"adapter /nowhere/adapter: no adapter_config\.json"),
+        (
+            "ok.txt",
+            "야\n",
+            ["--adapter", "/nowhere/adapter"],
+            r"adapter /nowhere/adapter: no adapter_config\.json",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(tiny_dir, tmp_path, capsys, name, content, extra, message):
