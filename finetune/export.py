@@ -34,3 +34,27 @@ def export_merged(run_or_adapter: str, out: Path, base_model: str | None = None)
         merged.save_pretrained(staging, safe_serialization=True)
         loaded.tokenizer.save_pretrained(staging)
     return out
+
+
+SHIPPED_FILES = ("adapter_config.json", "adapter_model.safetensors", "chat_template.jinja")
+RUN_FILES = ("README.md", "config.yaml", "data.json", "metrics.jsonl", "loss.png")
+
+
+def export_adapter(run_dir: str, out: Path) -> Path:
+    """A compact, shippable copy of a run: the LoRA weights and config, the chat template, the model card,
+    metrics and loss plot — no tokenizer (the base model's own is used) and no checkpoints."""
+    import shutil
+
+    run = Path(run_dir)
+    adapter = find_adapter_dir(run_dir)
+    with atomic_directory(out) as staging:
+        for name in SHIPPED_FILES:
+            if (adapter / name).exists():
+                shutil.copy2(adapter / name, staging / name)
+        for name in RUN_FILES:
+            if (run / name).exists():
+                shutil.copy2(run / name, staging / name)
+        config = json.loads((staging / "adapter_config.json").read_text(encoding="utf-8"))
+        config["base_model_name_or_path"] = base_model_of(run_dir)  # the alias, not this machine's cache path
+        (staging / "adapter_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return out

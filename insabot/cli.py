@@ -96,7 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write base + adapter as one Hugging Face model (safetensors) that chat and eval load directly.",
     )
     export.add_argument("run", help="training run directory or adapter directory")
-    export.add_argument("--merged", required=True, metavar="OUT", help="output directory (must not exist)")
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--merged", metavar="OUT", help="write base + adapter as one model into OUT (must not exist)"
+    )
+    target.add_argument(
+        "--adapter",
+        metavar="OUT",
+        help="write a compact shippable adapter (weights, config, chat template, card, metrics, plot)",
+    )
     export.add_argument("--base", default=None, help="base model (default: the one recorded in the run)")
     export.set_defaults(handler=_export)
 
@@ -181,6 +189,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--analyze", action="store_true", help="add speech level, Hangul share and markers of each reply"
     )
     generate.set_defaults(handler=_generate)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="tone and locality evaluation on the frozen probe set (report.json/md/png)",
+        description="Generate replies to the probe set (greedy, fixed seed), score tone adherence, consistency, "
+        "Hangul share, leakage, markers, local references, slang/local-knowledge probes, fluency guards and "
+        "test-split perplexity. Exits 1 when a threshold of the suite config (eval.minimum / eval.maximum) fails.",
+        epilog="examples:\n  insabot eval --config configs/eval/full.yaml --model gemma3-270m --adapter runs/gemma3-ko-casual\n"
+        "  insabot eval --config configs/eval/full.yaml --model gemma3-270m --set eval.output_dir=runs/eval-base\n"
+        "  insabot eval --config configs/eval/full.yaml --adapter ... --compare runs/eval-base/report.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_config_args(evaluate)
+    _add_model_args(evaluate)
+    evaluate.add_argument(
+        "--compare", default=None, metavar="REPORT", help="another run's report.json to show deltas against"
+    )
+    evaluate.set_defaults(handler=_eval)
 
     analyze = commands.add_parser(
         "analyze",
@@ -326,13 +352,17 @@ def _train(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from insabot.finetune.export import export_merged
+    from insabot.finetune.export import export_adapter, export_merged
 
-    out = Path(args.merged)
+    out = Path(args.merged or args.adapter)
     if out.exists():
-        raise ConfigError(f"--merged {out}: already exists; choose a new directory")
-    export_merged(args.run, out, args.base)
-    print(f"merged model written to {out}")
+        raise ConfigError(f"{out}: already exists; choose a new directory")
+    if args.merged:
+        export_merged(args.run, out, args.base)
+        print(f"merged model written to {out}")
+    else:
+        export_adapter(args.run, out)
+        print(f"adapter written to {out}")
     return 0
 
 
@@ -441,6 +471,44 @@ def _generate(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from insabot.eval.harness import (
+        aggregate,
+        check_threshold_names,
+        load_probes,
+        run_probes,
+        test_split_perplexity,
+        threshold_failures,
+    )
+    from insabot.eval.report import markdown, write_report
+    from insabot.models.loading import load
+
+    config = _resolve_config(args)
+    check_threshold_names(config)
+    compare = json.loads(Path(args.compare).read_text(encoding="utf-8")) if args.compare else None
+    probes = load_probes(config.eval.probes)[: config.eval.limit]
+    loaded = load(config.model, progress=True)
+    rows, seconds = run_probes(probes, loaded, config)
+    perplexity = test_split_perplexity(loaded, config.eval.perplexity_conversations)
+    report = {
+        "model": config.model.base_model,
+        "adapter": config.model.adapter,
+        "probes": len(probes),
+        "seconds": round(seconds, 1),
+        "metrics": aggregate(rows, seconds, perplexity),
+    }
+    out = Path(config.eval.output_dir)
+    write_report(out, report, rows, compare)
+    print(markdown(report, compare))
+    print(f"wrote {out / 'report.json'}, report.md, report.png and replies.jsonl", file=sys.stderr)
+    failures = threshold_failures(report["metrics"], config)
+    for failure in failures:
+        print(f"insabot: threshold failed: {failure}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def _analyze(args: argparse.Namespace) -> int:

@@ -102,6 +102,23 @@ class TrainConfig:
 
 
 @dataclass
+class EvalConfig:
+    probes: str | None = None
+    """Probe set JSONL; None = the bundled frozen set (eval/data/probes.jsonl)."""
+    limit: int | None = None
+    """Only the first N probes (CI smoke suites)."""
+    batch_size: int = 8
+    max_new_tokens: int = 96
+    perplexity_conversations: int | None = None
+    """Test-split conversations for perplexity (None = all, 0 = skip)."""
+    output_dir: str = "runs/eval"
+    minimum: dict[str, float] = field(default_factory=dict)
+    """Thresholds: the run fails when one of these metrics is lower (e.g. tone_adherence: 0.8)."""
+    maximum: dict[str, float] = field(default_factory=dict)
+    """Thresholds: the run fails when one of these metrics is higher (e.g. latin_leak_rate: 0.05)."""
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
@@ -109,6 +126,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     lora: LoraConfig = field(default_factory=LoraConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
@@ -199,6 +217,10 @@ def _coerce(tp: Any, value: Any, source: str, key: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{source}: {key}: expected a list, got {value!r}")
         return [_coerce(args[0], v, source, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{source}: {key}: expected a mapping, got {value!r}")
+        return {str(k): _coerce(args[1], v, source, f"{key}.{k}") for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     # bool is a subclass of int in Python; `max_new_tokens: true` is still a typo.

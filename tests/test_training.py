@@ -222,3 +222,23 @@ def test_export_merged_matches_base_plus_adapter(tiny_dir, tiny_data, tmp_path):
         torch.testing.assert_close(
             merged.model(ids).logits, with_adapter.model(ids).logits, atol=1e-4, rtol=1e-4
         )
+
+
+def test_shippable_adapter_export_loads_and_names_its_base(tiny_dir, tiny_data, tmp_path):
+    from insabot.cli import main
+    from insabot.config import ModelConfig
+    from insabot.models.loading import load
+
+    run = train_module.train(tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=2), progress=False)
+    out = tmp_path / "shipped"
+    assert main(["export", str(run), "--adapter", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"adapter_model.safetensors", "adapter_config.json", "README.md", "loss.png", "metrics.jsonl"} <= names
+    assert "tokenizer.json" not in names and "checkpoints" not in names
+    assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_dir)
+    with_run = load(ModelConfig(base_model=str(tiny_dir), adapter=str(run)), device="cpu")
+    shipped = load(ModelConfig(base_model=str(tiny_dir), adapter=str(out)), device="cpu")
+    ids = with_run.tokenizer("성수 가자", return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        torch.testing.assert_close(shipped.model(ids).logits, with_run.model(ids).logits)
+    assert main(["export", str(run), "--adapter", str(out)]) == 2  # never overwrites

@@ -1,0 +1,235 @@
+"""The evaluation harness: replies to a frozen probe set, scored for tone and locality.
+
+Every number in a report can be traced to `replies.jsonl` (one row per probe, with the analyser's fields).
+Replies come from `generate_batch`, the same generation path as the chat and `insabot generate`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from insabot.chat import build_conversation, system_prompt_for
+from insabot.config import Config, ConfigError
+from insabot.eval.analyze import analyze
+from insabot.eval.speech_level import matches_tone
+from insabot.generation import generate_batch
+from insabot.models.loading import LoadedModel
+
+PROBES = Path(__file__).parent / "data" / "probes.jsonl"
+HANGUL_SYLLABLE = re.compile(r"[가-힣]")
+METRICS = (
+    "replies",
+    "tone_adherence",
+    "tone_adherence_banmal",
+    "tone_adherence_jondaetmal",
+    "consistency",
+    "hangul_share",
+    "latin_leak_rate",
+    "other_script_leak_rate",
+    "style_marker_rate",
+    "local_ref_rate",
+    "slang_score",
+    "local_score",
+    "distinct_1",
+    "distinct_2",
+    "repetition_rate",
+    "echo_rate",
+    "empty_rate",
+    "truncated_rate",
+    "degenerate_rate",
+    "perplexity",
+    "tokens_per_s",
+    "seconds_per_hangul_syllable",
+)
+
+
+@dataclass(frozen=True)
+class Probe:
+    id: str
+    kind: str
+    category: str
+    tone: str
+    messages: list[dict[str, str]]
+    keywords: list[str]
+
+
+def load_probes(path: str | Path | None = None) -> list[Probe]:
+    path = Path(path) if path else PROBES
+    probes = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.strip():
+            row = json.loads(line)
+            try:
+                probes.append(
+                    Probe(
+                        row["id"],
+                        row["kind"],
+                        row["category"],
+                        row["tone"],
+                        row["messages"],
+                        row.get("keywords", []),
+                    )
+                )
+            except KeyError as exc:
+                raise ConfigError(f"{path}:{number}: probe is missing {exc}") from None
+    return probes
+
+
+def probes_dataset(path: str | Path | None = None):
+    """The probe set as a `datasets.Dataset` (for use with other tools)."""
+    from datasets import Dataset
+
+    return Dataset.from_list([probe.__dict__ for probe in load_probes(path)])
+
+
+def check_threshold_names(config: Config) -> None:
+    for section in ("minimum", "maximum"):
+        for name in getattr(config.eval, section):
+            if name not in METRICS:
+                raise ConfigError(
+                    f"eval.{section}.{name}: unknown metric; known metrics: {', '.join(METRICS)}"
+                )
+
+
+def run_probes(probes: list[Probe], loaded: LoadedModel, config: Config) -> tuple[list[dict], float]:
+    # Greedy with a fixed seed: the same model gives the same report every time.
+    gen = dataclasses.replace(
+        config.generation,
+        max_new_tokens=config.eval.max_new_tokens,
+        do_sample=False,
+        seed=config.generation.seed or 0,
+    )
+    started = time.perf_counter()
+    rows = []
+    for start in range(0, len(probes), config.eval.batch_size):
+        batch = probes[start : start + config.eval.batch_size]
+        conversations = [
+            build_conversation(
+                p.messages[-1]["content"],
+                p.messages[:-1],
+                system_prompt_for(p.tone, config.chat.system_prompt),
+            )
+            for p in batch
+        ]
+        for probe, reply in zip(
+            batch, generate_batch(loaded.model, loaded.tokenizer, conversations, gen), strict=True
+        ):
+            rows.append(
+                {
+                    "id": probe.id,
+                    "kind": probe.kind,
+                    "category": probe.category,
+                    "tone": probe.tone,
+                    "prompt": probe.messages[-1]["content"],
+                    "turns": len(probe.messages),
+                    "reply": reply.text,
+                    "new_tokens": reply.new_tokens,
+                    "finish_reason": reply.finish_reason,
+                    "keywords": probe.keywords,
+                }
+            )
+    seconds = time.perf_counter() - started
+    for row, analysis in zip(rows, analyze(r["reply"] for r in rows), strict=True):
+        levels = [s.level for s in analysis.sentences]
+        row.update({k: v for k, v in analysis.as_dict().items() if k != "text"})
+        row["tone_ok"] = any(level != "none" for level in levels) and matches_tone(
+            analysis.sentences, row["tone"]
+        )
+        row["keyword_hit"] = any(k in row["reply"] for k in row["keywords"]) if row["keywords"] else None
+        row["echo"] = len(row["prompt"]) >= 8 and row["prompt"] in row["reply"]
+        row["repeated"] = _has_repeated_ngram(row["reply"].split(), 3)
+    return rows, seconds
+
+
+def _has_repeated_ngram(words: list[str], n: int) -> bool:
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    return len(grams) != len(set(grams))
+
+
+def _distinct(replies: list[str], n: int) -> float:
+    grams = [tuple(w[i : i + n]) for w in (r.split() for r in replies) for i in range(len(w) - n + 1)]
+    return round(len(set(grams)) / len(grams), 4) if grams else 0.0
+
+
+def _share(rows: list[dict], predicate) -> float | None:
+    return round(sum(bool(predicate(r)) for r in rows) / len(rows), 4) if rows else None
+
+
+def aggregate(rows: list[dict], seconds: float, perplexity: float | None) -> dict[str, Any]:
+    replies = [r["reply"] for r in rows]
+    syllables = sum(len(HANGUL_SYLLABLE.findall(r)) for r in replies)
+    markers = ("laughter", "crying", "emoji", "emoticon")
+    metrics = {
+        "replies": len(rows),
+        "tone_adherence": _share(rows, lambda r: r["tone_ok"]),
+        "tone_adherence_banmal": _share([r for r in rows if r["tone"] == "banmal"], lambda r: r["tone_ok"]),
+        "tone_adherence_jondaetmal": _share(
+            [r for r in rows if r["tone"] == "jondaetmal"], lambda r: r["tone_ok"]
+        ),
+        "consistency": _share([r for r in rows if r["turns"] > 1], lambda r: r["tone_ok"]),
+        "hangul_share": round(sum(r["hangul_share"] or 0.0 for r in rows) / len(rows), 4) if rows else None,
+        "latin_leak_rate": _share(rows, lambda r: r["latin_leak"]),
+        "other_script_leak_rate": _share(rows, lambda r: r["other_script_leak"]),
+        "style_marker_rate": _share(
+            rows, lambda r: any(r["markers"][m] for m in markers) or r["markers"]["slang"]
+        ),
+        "local_ref_rate": _share(rows, lambda r: r["local_refs"]),
+        "slang_score": _share([r for r in rows if r["kind"] == "slang"], lambda r: r["keyword_hit"]),
+        "local_score": _share([r for r in rows if r["kind"] == "local"], lambda r: r["keyword_hit"]),
+        "distinct_1": _distinct(replies, 1),
+        "distinct_2": _distinct(replies, 2),
+        "repetition_rate": _share(rows, lambda r: r["repeated"]),
+        "echo_rate": _share(rows, lambda r: r["echo"]),
+        "empty_rate": _share(rows, lambda r: not r["reply"].strip()),
+        "truncated_rate": _share(rows, lambda r: r["finish_reason"] == "length"),
+        "degenerate_rate": _share(rows, lambda r: r["repeated"] or r["echo"] or not r["reply"].strip()),
+        "perplexity": perplexity,
+        "tokens_per_s": round(sum(r["new_tokens"] for r in rows) / seconds, 2) if seconds else None,
+        "seconds_per_hangul_syllable": round(seconds / syllables, 4) if syllables else None,
+    }
+    return metrics
+
+
+def test_split_perplexity(loaded: LoadedModel, limit: int | None, max_len: int = 1024) -> float | None:
+    """exp(mean loss over assistant tokens) on the corpus's frozen test split."""
+    import torch
+
+    from insabot.finetune.conversations import load_corpus
+    from insabot.finetune.loss import supervised_loss_sum
+    from insabot.finetune.packing import collate, pack
+    from insabot.finetune.render import render
+    from insabot.finetune.splits import assign_splits, load_frozen
+
+    if limit == 0:
+        return None
+    test = assign_splits(load_corpus(), frozen=load_frozen())["test"][:limit]
+    examples = [render(loaded.tokenizer, c.messages, max_len, c.source) for c in test]
+    total, count = 0.0, 0
+    pad = loaded.tokenizer.pad_token_id or 0
+    with torch.no_grad():
+        for sequence in pack(examples, max_len):
+            loss_sum, n = supervised_loss_sum(
+                loaded.model, {k: v.to(loaded.model.device) for k, v in collate([sequence], pad).items()}
+            )
+            total, count = total + float(loss_sum), count + n
+    return round(math.exp(total / count), 3) if count else None
+
+
+def threshold_failures(metrics: dict[str, Any], config: Config) -> list[str]:
+    failures = []
+    for name, bound in config.eval.minimum.items():
+        value = metrics.get(name)
+        if value is None or value < bound:
+            failures.append(f"{name} = {value} is below the minimum {bound} (eval.minimum.{name})")
+    for name, bound in config.eval.maximum.items():
+        value = metrics.get(name)
+        if value is None or value > bound:
+            failures.append(f"{name} = {value} is above the maximum {bound} (eval.maximum.{name})")
+    return failures

@@ -1,0 +1,103 @@
+"""Eval reports: report.json (machine), report.md (tables), report.png (bars, side by side with a comparison)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+# Metrics in [0, 1] that the picture shows; higher is better unless listed in LOWER_IS_BETTER.
+PLOTTED = (
+    "tone_adherence",
+    "consistency",
+    "hangul_share",
+    "style_marker_rate",
+    "local_ref_rate",
+    "slang_score",
+    "local_score",
+    "distinct_2",
+    "latin_leak_rate",
+    "degenerate_rate",
+    "truncated_rate",
+)
+LOWER_IS_BETTER = {
+    "latin_leak_rate",
+    "other_script_leak_rate",
+    "repetition_rate",
+    "echo_rate",
+    "empty_rate",
+    "truncated_rate",
+    "degenerate_rate",
+    "perplexity",
+    "seconds_per_hangul_syllable",
+}
+
+
+def label(report: dict[str, Any]) -> str:
+    return report["model"] + (f" + {Path(report['adapter']).name}" if report.get("adapter") else "")
+
+
+def markdown(report: dict[str, Any], compare: dict[str, Any] | None = None) -> str:
+    columns = [label(report)] + ([label(compare)] if compare else [])
+    lines = [
+        f"# insabot eval: {label(report)}",
+        "",
+        f"probes: {report['probes']} · runtime: {report['seconds']} s",
+        "",
+    ]
+    header = "| metric | " + " | ".join(columns) + (" | Δ |" if compare else " |")
+    lines += [header, "|---|" + "---|" * (len(columns) + (1 if compare else 0))]
+    for name, value in report["metrics"].items():
+        row = f"| {name}{' (↓)' if name in LOWER_IS_BETTER else ''} | {_fmt(value)} |"
+        if compare:
+            other = compare["metrics"].get(name)
+            delta = (
+                value - other if isinstance(value, (int, float)) and isinstance(other, (int, float)) else None
+            )
+            row += f" {_fmt(other)} | {_fmt(delta, signed=True)} |"
+        lines.append(row)
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(value: Any, signed: bool = False) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:+.4g}" if signed else f"{value:.4g}"
+    return f"{value:+d}" if signed and isinstance(value, int) else str(value)
+
+
+def plot(report: dict[str, Any], out: Path, compare: dict[str, Any] | None = None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    reports = [report] + ([compare] if compare else [])
+    names = [n for n in PLOTTED if any(isinstance(r["metrics"].get(n), (int, float)) for r in reports)]
+    width = 0.8 / len(reports)
+    figure, axis = plt.subplots(figsize=(10, 4.5))
+    for index, item in enumerate(reports):
+        values = [item["metrics"].get(n) or 0.0 for n in names]
+        axis.bar([i + index * width for i in range(len(names))], values, width, label=label(item))
+    axis.set_xticks([i + width * (len(reports) - 1) / 2 for i in range(len(names))])
+    axis.set_xticklabels([n + (" ↓" if n in LOWER_IS_BETTER else "") for n in names], rotation=35, ha="right")
+    axis.set_ylim(0, 1.05)
+    axis.legend()
+    axis.grid(axis="y", alpha=0.3)
+    axis.set_title("insabot eval (↓ = lower is better)")
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+
+
+def write_report(
+    out_dir: Path, report: dict[str, Any], rows: list[dict], compare: dict[str, Any] | None
+) -> None:
+    from insabot.textio import write_jsonl_atomic
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_jsonl_atomic(rows, out_dir / "replies.jsonl")
+    (out_dir / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    (out_dir / "report.md").write_text(markdown(report, compare), encoding="utf-8")
+    plot(report, out_dir / "report.png", compare)
