@@ -233,7 +233,13 @@ def test_shippable_adapter_export_loads_and_names_its_base(tiny_dir, tiny_data, 
     out = tmp_path / "shipped"
     assert main(["export", str(run), "--adapter", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
-    assert {"adapter_model.safetensors", "adapter_config.json", "README.md", "loss.png", "metrics.jsonl"} <= names
+    assert {
+        "adapter_model.safetensors",
+        "adapter_config.json",
+        "README.md",
+        "loss.png",
+        "metrics.jsonl",
+    } <= names
     assert "tokenizer.json" not in names and "checkpoints" not in names
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_dir)
     with_run = load(ModelConfig(base_model=str(tiny_dir), adapter=str(run)), device="cpu")
