@@ -1,0 +1,120 @@
+"""The eval harness end to end on the tiny model (the CI suite), thresholds, reports, metrics on known rows."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from insabot.cli import main
+from insabot.eval.harness import METRICS, aggregate, load_probes, probes_dataset
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_probe_set_is_frozen_and_broad():
+    probes = load_probes()
+    assert len(probes) >= 300
+    assert len({p.id for p in probes}) == len(probes)
+    kinds = {p.kind for p in probes}
+    assert {"chat", "slang", "local"} <= kinds
+    assert sum(p.tone == "jondaetmal" for p in probes) / len(probes) >= 0.25
+    assert all(p.messages[-1]["role"] == "user" for p in probes)
+    assert all(p.keywords for p in probes if p.kind in ("slang", "local"))
+    assert len({p.category for p in probes}) >= 12
+    assert len(probes_dataset()) == len(probes)
+
+
+def row(reply, tone="banmal", kind="chat", keywords=(), level_ok=True, prompt="질문이야 길게 물어봄"):
+    return {
+        "reply": reply,
+        "tone": tone,
+        "kind": kind,
+        "turns": 1,
+        "tone_ok": level_ok,
+        "hangul_share": 1.0,
+        "latin_leak": [],
+        "other_script_leak": [],
+        "markers": {"laughter": 0, "crying": 0, "emoji": 0, "emoticon": 0, "slang": []},
+        "local_refs": [],
+        "keyword_hit": (any(k in reply for k in keywords) if keywords else None),
+        "echo": prompt in reply,
+        "repeated": False,
+        "finish_reason": "stop",
+        "new_tokens": 5,
+        "prompt": prompt,
+    }
+
+
+def test_aggregate_on_known_rows():
+    rows = [
+        row("가자 ㅋㅋ"),
+        row("가요", tone="jondaetmal"),
+        row("가", tone="jondaetmal", level_ok=False),
+        row("열받는다는 뜻이야", kind="slang", keywords=["열받"]),
+        row("몰라", kind="slang", keywords=["열받"]),
+    ]
+    metrics = aggregate(rows, seconds=2.0, perplexity=None)
+    assert set(metrics) == set(METRICS)
+    assert metrics["tone_adherence"] == 0.8
+    assert metrics["tone_adherence_jondaetmal"] == 0.5
+    assert metrics["slang_score"] == 0.5
+    assert metrics["local_score"] is None
+    assert metrics["tokens_per_s"] == 12.5
+    assert metrics["distinct_1"] == 1.0
+
+
+@pytest.fixture
+def ci_args(tiny_dir, tmp_path):
+    return [
+        "eval",
+        "--config",
+        str(REPO / "configs/eval/ci-tiny.yaml"),
+        "--model",
+        str(tiny_dir),
+        "--set",
+        f"eval.output_dir={tmp_path / 'eval'}",
+    ]
+
+
+def test_ci_suite_runs_end_to_end_and_writes_reports(ci_args, tmp_path, capsys):
+    assert main(ci_args) == 0
+    out = tmp_path / "eval"
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["probes"] == 24 and report["metrics"]["replies"] == 24
+    assert report["metrics"]["perplexity"] > 1.0
+    replies = [json.loads(line) for line in (out / "replies.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(replies) == 24 and {"reply", "level", "tone_ok", "hangul_share"} <= set(replies[0])
+    assert (out / "report.png").stat().st_size > 10_000
+    assert "| tone_adherence |" in (out / "report.md").read_text(encoding="utf-8")
+    # comparing against itself gives zero deltas
+    assert (
+        main(
+            [
+                *ci_args,
+                "--set",
+                f"eval.output_dir={tmp_path / 'again'}",
+                "--compare",
+                str(out / "report.json"),
+            ]
+        )
+        == 0
+    )
+    assert "| replies | 24 | 24 | +0 |" in capsys.readouterr().out
+
+
+def test_a_broken_threshold_fails_with_a_clear_message(ci_args, capsys):
+    quick = [
+        "--set",
+        "eval.limit=8",
+        "--set",
+        "eval.minimum.replies=8",
+        "--set",
+        "eval.perplexity_conversations=0",
+    ]
+    assert main([*ci_args, *quick, "--set", "eval.minimum.hangul_share=0.99"]) == 1
+    assert "threshold failed: hangul_share = " in capsys.readouterr().err
+
+
+def test_unknown_threshold_metric_is_a_config_error(ci_args, capsys):
+    assert main([*ci_args, "--set", "eval.minimum.tone_adherance=0.9"]) == 2
+    assert "eval.minimum.tone_adherance: unknown metric" in capsys.readouterr().err
