@@ -38,3 +38,38 @@ def score(gold: list[str], predicted: list[str]) -> dict:
         "per_class": per_class,
         "confusion": {truth: dict(row) for truth, row in confusion.items()},
     }
+
+
+def format_score(result: dict) -> str:
+    lines = [
+        f"speech-level accuracy: {result['accuracy']:.2%} on {result['items']} labelled texts",
+        "",
+        "| level | precision | recall | support |",
+        "|---|---|---|---|",
+    ]
+    for level, stats in result["per_class"].items():
+        lines.append(f"| {level} | {stats['precision']} | {stats['recall']} | {stats['support']} |")
+    predicted = sorted({guess for row in result["confusion"].values() for guess in row})
+    lines += [
+        "",
+        "confusion (rows: gold, columns: predicted)",
+        "| gold | " + " | ".join(predicted) + " |",
+        "|---|" + "---|" * len(predicted),
+    ]
+    for truth, row in result["confusion"].items():
+        lines.append(f"| {truth} | " + " | ".join(str(row.get(p, 0)) for p in predicted) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """python -m insabot.eval.validation: score the analyser on the labelled set and print the tables."""
+    from insabot.eval.analyze import analyze
+
+    items = load_labelled()
+    print(
+        format_score(score([i["level"] for i in items], [a.level for a in analyze(i["text"] for i in items)]))
+    )
+
+
+if __name__ == "__main__":
+    main()
