@@ -98,7 +98,11 @@ def check_threshold_names(config: Config) -> None:
                 )
 
 
-def run_probes(probes: list[Probe], loaded: LoadedModel, config: Config) -> tuple[list[dict], float]:
+def run_probes(
+    probes: list[Probe], loaded: LoadedModel, config: Config, progress: bool = True
+) -> tuple[list[dict], float]:
+    from tqdm.auto import tqdm
+
     # Greedy with a fixed seed: the same model gives the same report every time.
     gen = dataclasses.replace(
         config.generation,
@@ -108,6 +112,7 @@ def run_probes(probes: list[Probe], loaded: LoadedModel, config: Config) -> tupl
     )
     started = time.perf_counter()
     rows = []
+    bar = tqdm(total=len(probes), desc="eval", unit="probe", disable=not progress)
     for start in range(0, len(probes), config.eval.batch_size):
         batch = probes[start : start + config.eval.batch_size]
         conversations = [
@@ -135,6 +140,8 @@ def run_probes(probes: list[Probe], loaded: LoadedModel, config: Config) -> tupl
                     "keywords": probe.keywords,
                 }
             )
+        bar.update(len(batch))
+    bar.close()
     seconds = time.perf_counter() - started
     for row, analysis in zip(rows, analyze(r["reply"] for r in rows), strict=True):
         levels = [s.level for s in analysis.sentences]
