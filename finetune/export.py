@@ -54,6 +54,12 @@ def export_adapter(run_dir: str, out: Path) -> Path:
         for name in RUN_FILES:
             if (run / name).exists():
                 shutil.copy2(run / name, staging / name)
+        card = staging / "README.md"
+        if card.exists():  # the card's usage line should name where the adapter now lives
+            card.write_text(
+                card.read_text(encoding="utf-8").replace(f"--adapter {run}", f"--adapter {out}"),
+                encoding="utf-8",
+            )
         config = json.loads((staging / "adapter_config.json").read_text(encoding="utf-8"))
         config["base_model_name_or_path"] = base_model_of(run_dir)  # the alias, not this machine's cache path
         (staging / "adapter_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")

@@ -94,5 +94,12 @@ insabot chat --model {config.model.base_model} --adapter {run_dir}
 
 ![loss](loss.png)
 
-License: the adapter follows the base model's license; the insabot data is Apache-2.0.
+License: the adapter follows the base model's license; the insabot data is Apache-2.0.{_notice(config.model.base_model)}
 """
+
+
+def _notice(base_model: str) -> str:
+    from insabot.models.registry import EMBEDDED
+
+    entry = EMBEDDED.get(base_model)
+    return f"\n\nNotice: {entry.notice}." if entry and entry.notice else ""
