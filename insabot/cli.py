@@ -490,7 +490,7 @@ def _eval(args: argparse.Namespace) -> int:
     config = _resolve_config(args)
     check_threshold_names(config)
     compare = json.loads(Path(args.compare).read_text(encoding="utf-8")) if args.compare else None
-    probes = load_probes(config.eval.probes)[: config.eval.limit]
+    probes = load_probes(config.eval.probes)[:: config.eval.stride][: config.eval.limit]
     loaded = load(config.model, progress=True)
     rows, seconds = run_probes(probes, loaded, config)
     perplexity = test_split_perplexity(loaded, config.eval.perplexity_conversations)

@@ -107,6 +107,8 @@ class EvalConfig:
     """Probe set JSONL; None = the bundled frozen set (eval/data/probes.jsonl)."""
     limit: int | None = None
     """Only the first N probes (CI smoke suites)."""
+    stride: int = 1
+    """Every n-th probe (a quick suite that still spans every kind, category and tone)."""
     batch_size: int = 8
     max_new_tokens: int = 96
     perplexity_conversations: int | None = None
