@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 .PHONY: demo test setup lint clean
 
 demo: setup
-	$(BIN)/insabot chat
+	$(BIN)/insabot chat --config configs/chat/default.yaml
 
 test: setup lint
 	$(BIN)/python -m pytest

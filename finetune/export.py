@@ -29,7 +29,7 @@ def export_merged(run_or_adapter: str, out: Path, base_model: str | None = None)
         ),
         device="cpu",
     )
-    merged = loaded.model.merge_and_unload()
+    merged = loaded.model  # load() merges the adapter into the base weights
     with atomic_directory(out) as staging:
         merged.save_pretrained(staging, safe_serialization=True)
         loaded.tokenizer.save_pretrained(staging)

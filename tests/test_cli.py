@@ -36,7 +36,10 @@ def test_config_show_prints_resolved_yaml(capsys):
     assert main(["config", "show", "configs/chat/default.yaml", "--set", "chat.tone=jondaetmal"]) == 0
     shown = yaml.safe_load(capsys.readouterr().out)
     assert shown["chat"]["tone"] == "jondaetmal"
-    assert shown["model"]["base_model"] == "smollm2-135m"
+    assert (
+        shown["model"]["base_model"] == "gemma3-270m"
+    )  # the demo opens on the fine-tuned Korean-capable base
+    assert shown["model"]["adapter"] == "adapters/insabot-gemma3-ko"
     assert shown["generation"]["seed"] is None  # defaults are filled in
 
 
