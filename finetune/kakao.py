@@ -105,8 +105,13 @@ def parse_export(path: Path) -> list[KakaoMessage]:
     are dropped. A line that cannot be understood raises `KakaoFormatError` naming `file:line`.
     """
     path = Path(path)
-    lines = _read_lines(path)
-    layout = _detect_layout(path, lines)
+    return parse_export_lines(_read_lines(path), str(path))
+
+
+def parse_export_lines(lines: list[str], source: str) -> list[KakaoMessage]:
+    """`parse_export` on lines already read (a pasted snippet, say); `source` names them in errors."""
+    lines = [nfc(line.rstrip("\r").rstrip()) for line in lines]
+    layout = _detect_layout(source, lines)
     if layout is None:
         return []
     parse_line = _parse_pc_line if layout == "pc" else _parse_mobile_line
@@ -122,7 +127,7 @@ def parse_export(path: Path) -> list[KakaoMessage]:
                 messages.append(message)
 
     for number, line in enumerate(lines, start=1):
-        where = f"{path}:{number}"
+        where = f"{source}:{number}"
         kind, value = parse_line(line, day, where)
         if kind == "message":
             flush()
@@ -154,10 +159,10 @@ def _read_lines(path: Path) -> list[str]:
             "export the chat again or convert the file to UTF-8"
         ) from None
     # Split on "\n" only (not str.splitlines, which also breaks on U+2028 etc.) so numbers match editors.
-    return [nfc(line.rstrip("\r").rstrip()) for line in text.split("\n")]
+    return text.split("\n")
 
 
-def _detect_layout(path: Path, lines: list[str]) -> str | None:
+def _detect_layout(source: str, lines: list[str]) -> str | None:
     pc = sum(1 for line in lines if _PC_MESSAGE.match(line) or _PC_DATE.match(line))
     mobile = sum(1 for line in lines if _MOBILE_STAMP.match(line) or _MOBILE_DATE.match(line))
     if pc or mobile:
@@ -166,7 +171,7 @@ def _detect_layout(path: Path, lines: list[str]) -> str | None:
     if first is None or _HEADER_TITLE.match(first[1]):
         return None  # an empty export: a header, no messages
     raise KakaoFormatError(
-        f"{path}:{first[0]}: not a KakaoTalk text export (no '[이름] [오후 9:03] ...' or "
+        f"{source}:{first[0]}: not a KakaoTalk text export (no '[이름] [오후 9:03] ...' or "
         f"'2026년 11월 20일 오후 9:03, 이름 : ...' lines found): {first[1][:80]!r}"
     )
 

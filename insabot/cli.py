@@ -49,7 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(chat)
     _add_model_args(chat)
     chat.add_argument("--tone", choices=TONES, help="reply in 반말 (banmal) or 존댓말 (jondaetmal)")
-    chat.add_argument("--terminal", action="store_true", help="chat in this terminal (streaming)")
+    chat.add_argument("--terminal", action="store_true", help="chat in this terminal instead of the browser")
+    chat.add_argument("--host", default=None, help="address to serve the web chat on (ui.host, 127.0.0.1)")
+    chat.add_argument("--port", type=int, default=None, help="port of the web chat (ui.port, 7860)")
+    chat.add_argument(
+        "--auth",
+        type=_user_pass,
+        default=None,
+        metavar="USER:PASS",
+        help="require this login for the web chat",
+    )
+    chat.add_argument(
+        "--share", action="store_true", help="also open a public gradio.live link (off by default)"
+    )
     chat.set_defaults(handler=_chat)
 
     model = commands.add_parser("model", help="prepare and inspect base models", description="Base models.")
@@ -264,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_pass(value: str) -> tuple[str, str]:
+    user, sep, password = value.partition(":")
+    if not (sep and user and password):
+        raise argparse.ArgumentTypeError("expected USER:PASS")
+    return user, password
+
+
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None, metavar="FILE", help="YAML config file (see configs/)")
     parser.add_argument(
@@ -283,7 +302,14 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
 
 def _resolve_config(args: argparse.Namespace) -> Config:
     overrides = list(args.overrides)
-    for flag, key in (("model", "model.base_model"), ("adapter", "model.adapter"), ("tone", "chat.tone")):
+    flags = (
+        ("model", "model.base_model"),
+        ("adapter", "model.adapter"),
+        ("tone", "chat.tone"),
+        ("host", "ui.host"),
+        ("port", "ui.port"),
+    )
+    for flag, key in flags:
         value = getattr(args, flag, None)
         if value is not None:
             overrides.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
@@ -291,16 +317,26 @@ def _resolve_config(args: argparse.Namespace) -> Config:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from insabot.bot.respond import ChatSettings
-    from insabot.bot.terminal import run_terminal_chat
     from insabot.models.loading import load
 
     config = _resolve_config(args)
-    print(f"loading {config.model.base_model} ...", file=sys.stderr)
-    loaded = load(config.model, progress=True)
-    print(f"loaded in {loaded.load_seconds:.1f} s", file=sys.stderr)
-    # The web UI arrives with the Gradio issue; until then the terminal chat is the chat.
-    run_terminal_chat(loaded, ChatSettings.from_config(config))
+    if args.terminal:
+        from insabot.bot.respond import ChatSettings
+        from insabot.bot.terminal import run_terminal_chat
+
+        print(f"loading {config.model.base_model} ...", file=sys.stderr)
+        loaded = load(config.model, progress=True)
+        print(f"loaded in {loaded.load_seconds:.1f} s", file=sys.stderr)
+        run_terminal_chat(loaded, ChatSettings.from_config(config))
+        return 0
+
+    from insabot.bot.models import ModelPool, discover_choices
+    from insabot.bot.ui import WebChat, build_app, launch
+
+    pool = ModelPool(config.model, discover_choices(config.model, config.ui.model_dirs))
+    print(f"loading {pool.labels[0]} ...", file=sys.stderr)
+    pool.get(pool.labels[0])  # fail here, with a clear message, rather than in the first browser request
+    launch(build_app(WebChat(pool, config)), config.ui, auth=args.auth, share=args.share)
     return 0
 
 

@@ -121,6 +121,20 @@ class EvalConfig:
 
 
 @dataclass
+class UiConfig:
+    """The web chat (`insabot chat`). Login and share links are command-line flags, never config files."""
+
+    host: str = "127.0.0.1"
+    port: int = 7860
+    concurrency_limit: int = 2
+    """Generations running at once across all browser sessions; more requests wait in Gradio's queue."""
+    max_queue: int = 64
+    """Requests waiting beyond this are refused with a 'busy' notice instead of piling up."""
+    model_dirs: list[str] = field(default_factory=lambda: ["adapters", "runs"])
+    """Folders searched for adapters and training runs offered in the model dropdowns."""
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
@@ -129,6 +143,7 @@ class Config:
     lora: LoraConfig = field(default_factory=LoraConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

@@ -6,6 +6,7 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
 import pytest
 
@@ -39,3 +40,28 @@ def tiny_loaded(tiny_dir):
     from insabot.models.loading import load
 
     return load(ModelConfig(base_model=str(tiny_dir)), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def web_app(tiny_dir, tmp_path_factory):
+    """The web chat on a free loopback port, serving the tiny Llama (one app per test module)."""
+    import socket
+    from types import SimpleNamespace
+
+    from insabot.bot.models import ModelChoice, ModelPool
+    from insabot.bot.ui import WebChat, build_app, launch
+    from insabot.config import Config, ModelConfig, UiConfig
+    from insabot.models.loading import load
+
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = Config(model=ModelConfig(base_model=str(tiny_dir)), ui=UiConfig(port=port, model_dirs=[]))
+    config.chat.max_message_chars = 200
+    config.generation.max_new_tokens = 24
+    pool = ModelPool(config.model, [ModelChoice(str(tiny_dir))], loader=lambda c: load(c, device="cpu"))
+    app = build_app(WebChat(pool, config))
+    launch(app, config.ui, prevent_thread_lock=True)
+    yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", label=pool.labels[0], pool=pool, config=config)
+    app.close()

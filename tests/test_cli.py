@@ -73,3 +73,19 @@ def test_model_info_of_the_embedded_default(capsys):
     assert lines["architecture"] == "LlamaForCausalLM"
     assert lines["parameters"] == "134515008"
     assert lines["path"].endswith("smollm2-135m-0.1.2")
+
+
+def test_chat_serves_the_web_ui_with_login_and_address_flags(capsys):
+    from insabot.cli import build_parser
+
+    args = build_parser().parse_args(["chat", "--host", "0.0.0.0", "--port", "8123", "--auth", "me:비밀"])
+    assert (args.host, args.port, args.auth, args.share, args.terminal) == (
+        "0.0.0.0",
+        8123,
+        ("me", "비밀"),
+        False,
+        False,
+    )
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["chat", "--auth", "no-colon"])
+    assert "expected USER:PASS" in capsys.readouterr().err

@@ -1,0 +1,37 @@
+"""Badges under a reply: speech level, Hangul share, slang, laughter, local references, English leakage.
+
+Computed by the eval harness's own analysers (`insabot.eval.analyze`), so what the demo shows under a reply
+is exactly what the eval counts.
+"""
+
+from __future__ import annotations
+
+from insabot.eval.analyze import Analysis, analyze
+from insabot.eval.speech_level import LEVEL_NAMES
+
+
+def badge_list(analysis: Analysis) -> list[str]:
+    badges = [LEVEL_NAMES.get(analysis.level, analysis.level)]
+    if analysis.hangul_share is not None:
+        badges.append(f"한글 {analysis.hangul_share:.0%}")
+    markers = analysis.markers
+    if markers.laughter:
+        badges.append(f"ㅋㅋ×{markers.laughter}")
+    if markers.crying:
+        badges.append(f"ㅠㅠ×{markers.crying}")
+    if markers.emoji or markers.emoticon:
+        badges.append(f"이모지×{markers.emoji + markers.emoticon}")
+    if markers.slang:
+        badges.append("슬랭: " + ", ".join(markers.slang))
+    if analysis.local_refs:
+        badges.append("📍 " + ", ".join(analysis.local_refs))
+    if analysis.latin_leak:
+        badges.append("영어 섞임: " + ", ".join(analysis.latin_leak))
+    return badges
+
+
+def reply_badges(text: str) -> list[str]:
+    """Badges for one reply; none for an empty reply."""
+    if not text.strip():
+        return []
+    return badge_list(analyze([text])[0])

@@ -1,0 +1,127 @@
+"""The web chat in a real headless Chromium (Debian's, driven by Playwright): typing Korean, the IME Enter,
+HTML shown as text, a phone-width screen. Screenshots go to runs/artifacts/ (CI keeps them)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(os.environ.get("INSABOT_ARTIFACTS", Path(__file__).parents[1] / "runs" / "artifacts"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: `make test` installs Debian's chromium package")
+        pytest.skip("no Chromium here (apt-get install chromium fonts-noto-cjk)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, web_app):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ko-KR")
+    page = context.new_page()
+    page.goto(web_app.url)
+    page.locator("#message textarea").wait_for()
+    yield page
+    context.close()
+
+
+def _user_messages(page) -> list[str]:
+    return page.locator("[data-testid=user]").all_inner_texts()
+
+
+def _bot_messages(page) -> list[str]:
+    return page.locator("[data-testid=bot]").all_inner_texts()
+
+
+def _wait_for_reply(page) -> str:
+    page.locator("[data-testid=bot]").last.wait_for()
+    page.locator(".badges p").filter(has_text="🏷️").wait_for(timeout=60_000)  # badges come when it ends
+    return _bot_messages(page)[-1]
+
+
+def test_typed_korean_message_gets_a_streamed_reply(page):
+    box = page.locator("#message textarea")
+    box.click()
+    page.keyboard.type("야, 이거 어때?")
+    page.keyboard.press("Enter")
+    reply = _wait_for_reply(page)
+    assert _user_messages(page) == ["야, 이거 어때?"]
+    assert reply.strip()
+    assert box.input_value() == ""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-desktop.png"), full_page=True)
+
+
+def test_ime_enter_that_commits_a_syllable_does_not_send(page):
+    """A Korean IME delivers the Enter that commits "요" as a key event with isComposing=true. It must
+    not send the message early (Gradio alone would, and "요" would stay behind); the next Enter sends the
+    whole message once."""
+    box = page.locator("#message textarea")
+    box.click()
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.insertText", {"text": "야, 이거 어때"})
+    cdp.send("Input.imeSetComposition", {"text": "요", "selectionStart": 1, "selectionEnd": 1})
+    enter = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "nativeVirtualKeyCode": 13}
+    cdp.send("Input.dispatchKeyEvent", {"type": "keyDown", "text": "\r", **enter})
+    cdp.send("Input.insertText", {"text": "요"})  # the IME commits the syllable
+    cdp.send("Input.dispatchKeyEvent", {"type": "keyUp", **enter})
+    page.wait_for_timeout(500)
+    assert _user_messages(page) == [], "the composing Enter sent the message"
+    assert box.input_value() == "야, 이거 어때요"
+
+    page.keyboard.press("Enter")
+    _wait_for_reply(page)
+    assert _user_messages(page) == ["야, 이거 어때요"]
+    assert box.input_value() == ""
+
+
+def test_html_typed_into_the_chat_is_shown_as_text(page):
+    message = '<img src=x onerror="window.pwned=1"><b>굵게</b> <script>window.pwned=2</script>'
+    page.locator("#message textarea").fill(message)
+    page.keyboard.press("Enter")
+    _wait_for_reply(page)
+    assert _user_messages(page) == [message]
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("[data-testid=user] b").count() == 0
+
+
+def test_phone_width_keeps_the_chat_usable(browser, web_app):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(web_app.url)
+    box = page.locator("#message textarea")
+    box.wait_for()
+    bounds = box.bounding_box()
+    assert bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= 390
+    box.click()  # fails if the settings sidebar covers the chat
+    page.keyboard.type("성수에 갈만한 카페 추천 좀")
+    page.keyboard.press("Enter")
+    _wait_for_reply(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-phone.png"), full_page=True)
+    context.close()
