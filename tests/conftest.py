@@ -42,10 +42,22 @@ def tiny_loaded(tiny_dir):
     return load(ModelConfig(base_model=str(tiny_dir)), device="cpu")
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def unused_port() -> int:
+    return free_port()
+
+
 @pytest.fixture(scope="module")
 def web_app(tiny_dir, tmp_path_factory):
     """The web chat on a free loopback port, serving the tiny Llama (one app per test module)."""
-    import socket
     from types import SimpleNamespace
 
     from insabot.bot.models import ModelChoice, ModelPool
@@ -54,9 +66,7 @@ def web_app(tiny_dir, tmp_path_factory):
     from insabot.models.loading import load
 
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     config = Config(model=ModelConfig(base_model=str(tiny_dir)), ui=UiConfig(port=port, model_dirs=[]))
     config.chat.max_message_chars = 200
     config.generation.max_new_tokens = 24

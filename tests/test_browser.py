@@ -125,3 +125,37 @@ def test_phone_width_keeps_the_chat_usable(browser, web_app):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "chat-phone.png"), full_page=True)
     context.close()
+
+
+@pytest.mark.real_model
+def test_the_demo_default_answers_in_korean(browser, tmp_path, unused_port):
+    """`make demo`'s config (Gemma-3-270M + the shipped adapter), in the browser; its screenshot is the
+    README's."""
+    from insabot.bot.models import ModelPool, discover_choices
+    from insabot.bot.ui import WebChat, build_app, launch
+    from insabot.config import load_config
+    from insabot.eval.locality import hangul_share
+
+    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path)
+    config = load_config(Path(__file__).parents[1] / "configs" / "chat" / "default.yaml")
+    config.ui.port = unused_port
+    config.generation.max_new_tokens = 60
+    config.generation.seed = 0
+    pool = ModelPool(config.model, discover_choices(config.model, config.ui.model_dirs))
+    assert pool.labels[0] == "gemma3-270m + adapters/insabot-gemma3-ko"
+    app = build_app(WebChat(pool, config))
+    launch(app, config.ui, prevent_thread_lock=True)
+    try:
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="ko-KR")
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{config.ui.port}/")
+        page.locator("#message textarea").click()
+        page.keyboard.type("야, 이거 어때? 성수에 새로 생긴 카페 가볼래?")
+        page.keyboard.press("Enter")
+        reply = _wait_for_reply(page)
+        assert hangul_share(reply) > 0.8, reply
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "chat-default-model.png"))
+        context.close()
+    finally:
+        app.close()

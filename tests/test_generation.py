@@ -81,3 +81,23 @@ def test_respond_rejects_overlong_message(tiny_loaded):
     settings.chat.max_message_chars = 10
     with pytest.raises(ChatInputError, match="limit is 10"):
         next(respond("가" * 11, [], settings, tiny_loaded))
+
+
+def test_hangul_streams_syllable_by_syllable_not_word_by_word(smol_tokenizer):
+    """SmolLM2 spends ~3 byte tokens per syllable: each syllable shows as soon as its bytes are complete,
+    never half a syllable (U+FFFD), and without waiting for the space after the word."""
+    import torch
+    from transformers import TextIteratorStreamer  # what stream_reply uses
+
+    streamer = TextIteratorStreamer(smol_tokenizer, skip_prompt=False)
+    pieces = []
+    for token in smol_tokenizer("성수 카페 ㄱㄱ", add_special_tokens=False)["input_ids"]:
+        streamer.put(torch.tensor([token]))
+        while not streamer.text_queue.empty():
+            pieces.append(streamer.text_queue.get())
+    pieces = [piece for piece in pieces if piece]  # the streamer also queues "" after incomplete bytes
+    streamer.end()
+    text = "".join(pieces) + "".join(iter(streamer.text_queue.get, None))
+    assert text == "성수 카페 ㄱㄱ"
+    assert "\ufffd" not in "".join(pieces)
+    assert pieces[:2] == ["성", "수"], pieces
