@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
+    from insabot.bot.backends import BackendError
     from insabot.chat import ChatInputError
     from insabot.finetune.conversations import DataError
     from insabot.finetune.render import RenderError
@@ -28,6 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (
         ConfigError,
         ModelLoadError,
+        BackendError,
         ChatInputError,
         InputError,
         DataError,
@@ -63,6 +66,43 @@ def build_parser() -> argparse.ArgumentParser:
         "--share", action="store_true", help="also open a public gradio.live link (off by default)"
     )
     chat.set_defaults(handler=_chat)
+
+    serve = commands.add_parser(
+        "serve",
+        help="OpenAI-compatible API + KakaoTalk channel skill server",
+        description="Serve the bot as an OpenAI-compatible chat API (/v1/chat/completions, /v1/models) and as a "
+        "KakaoTalk channel skill (/kakao/skill). Keys may also come from the environment.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  insabot serve --config configs/chat/default.yaml\n"
+        "  insabot serve --api-key $KEY --host 0.0.0.0 --kakao-token $TOKEN\n"
+        "  insabot serve --backend-url http://gpu-box:8000/v1   # generation on vLLM/TGI, skill and memory here",
+    )
+    _add_config_args(serve)
+    _add_model_args(serve)
+    serve.add_argument("--tone", choices=TONES, help="tone for requests without a system message")
+    serve.add_argument("--host", default=None, help="address to listen on (serve.host, 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (serve.port, 8000)")
+    serve.add_argument(
+        "--api-key",
+        default=os.environ.get("INSABOT_API_KEY"),
+        help="require this bearer key ($INSABOT_API_KEY)",
+    )
+    serve.add_argument(
+        "--kakao-token",
+        default=os.environ.get("INSABOT_KAKAO_TOKEN"),
+        help="require this token in the skill URL path or X-Insabot-Token header ($INSABOT_KAKAO_TOKEN)",
+    )
+    serve.add_argument(
+        "--backend-url", default=None, help="generate on this OpenAI-compatible server instead"
+    )
+    serve.add_argument(
+        "--backend-api-key",
+        default=os.environ.get("INSABOT_BACKEND_API_KEY"),
+        help="bearer key for --backend-url ($INSABOT_BACKEND_API_KEY)",
+    )
+    serve.add_argument("--log-text", action="store_true", help="log user messages (off by default)")
+    serve.set_defaults(handler=_serve)
 
     model = commands.add_parser("model", help="prepare and inspect base models", description="Base models.")
     model_commands = model.add_subparsers(title="model commands", metavar="COMMAND", required=True)
@@ -309,6 +349,8 @@ def _resolve_config(args: argparse.Namespace) -> Config:
         ("host", "ui.host"),
         ("port", "ui.port"),
     )
+    if getattr(args, "handler", None) is _serve:  # the same flags address the API server there
+        flags = tuple((flag, key.replace("ui.", "serve.")) for flag, key in flags)
     for flag, key in flags:
         value = getattr(args, flag, None)
         if value is not None:
@@ -337,6 +379,19 @@ def _chat(args: argparse.Namespace) -> int:
     print(f"loading {pool.labels[0]} ...", file=sys.stderr)
     pool.get(pool.labels[0])  # fail here, with a clear message, rather than in the first browser request
     launch(build_app(WebChat(pool, config)), config.ui, auth=args.auth, share=args.share)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from insabot.bot.backends import RemoteBackend
+    from insabot.bot.server import Settings, local_backend, serve
+
+    config = _resolve_config(args)
+    backend = (
+        RemoteBackend(args.backend_url, args.backend_api_key) if args.backend_url else local_backend(config)
+    )
+    settings = Settings(config, api_key=args.api_key, kakao_token=args.kakao_token, log_text=args.log_text)
+    serve(backend, settings)
     return 0
 
 

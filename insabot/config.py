@@ -135,6 +135,26 @@ class UiConfig:
 
 
 @dataclass
+class ServeConfig:
+    """`insabot serve`: the OpenAI-compatible API and the KakaoTalk skill. Keys and tokens are flags or
+    environment variables, never config files."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    concurrency_limit: int = 2
+    """Generations running at once; more requests wait for a slot."""
+    max_body_bytes: int = 65536
+    kakao_budget_s: float = 3.5
+    """Kakao drops a skill that has not answered in 5 s: past this budget, answer through the callback URL
+    (or, without one, with what is ready)."""
+    kakao_callback_timeout_s: float = 50.0
+    """The callback URL is valid for one minute: a reply still generating by then is sent as it stands."""
+    memory_turns: int = 8
+    memory_ttl_s: float = 1800.0
+    memory_max_users: int = 10000
+
+
+@dataclass
 class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
@@ -144,6 +164,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:

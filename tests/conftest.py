@@ -75,3 +75,29 @@ def web_app(tiny_dir, tmp_path_factory):
     launch(app, config.ui, prevent_thread_lock=True)
     yield SimpleNamespace(url=f"http://127.0.0.1:{port}/", label=pool.labels[0], pool=pool, config=config)
     app.close()
+
+
+@pytest.fixture(scope="module")
+def running():
+    """`with running(asgi_app) as url:` serves the app with uvicorn on a free loopback port."""
+    import threading
+    import time
+    from contextlib import contextmanager
+
+    import uvicorn
+
+    @contextmanager
+    def serve(app):
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            time.sleep(0.01)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join()
+
+    return serve

@@ -1,0 +1,132 @@
+"""KakaoTalk channel skill (Kakao i Open Builder): the request and response formats, and per-user memory.
+
+Pure: no web framework, no model. `bot/server.py` wires these to HTTP and to a generation backend.
+Formats follow the skill guide of 챗봇 관리자센터 (skill payload, skill response v2.0, AI chatbot callback).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from insabot.chat import Message, nfc
+
+SIMPLE_TEXT_MAX_CHARS = 1000
+"""simpleText's text limit; a longer reply is split over several outputs."""
+MAX_OUTPUTS = 3
+"""A skill response carries at most three outputs."""
+RESET_UTTERANCE = "처음부터"
+QUICK_REPLIES = [{"label": RESET_UTTERANCE, "action": "message", "messageText": RESET_UTTERANCE}]
+CALLBACK_WAITING_TEXT = "잠깐만, 생각 중이야 🤔"
+
+
+class SkillPayloadError(ValueError):
+    """A request that is not a skill payload; the message names the missing or wrong field."""
+
+
+@dataclass(frozen=True)
+class SkillRequest:
+    utterance: str
+    user_id: str
+    callback_url: str | None
+    bot_id: str | None
+
+
+def parse_skill_request(payload: Any) -> SkillRequest:
+    if not isinstance(payload, Mapping):
+        raise SkillPayloadError("the body must be a JSON object (a Kakao skill payload)")
+    user_request = payload.get("userRequest")
+    if not isinstance(user_request, Mapping):
+        raise SkillPayloadError("userRequest is missing or not an object")
+    utterance = user_request.get("utterance")
+    if not isinstance(utterance, str):
+        raise SkillPayloadError("userRequest.utterance is missing or not a string")
+    user = user_request.get("user")
+    user_id = user.get("id") if isinstance(user, Mapping) else None
+    if not isinstance(user_id, str) or not user_id:
+        raise SkillPayloadError("userRequest.user.id is missing or not a string")
+    callback_url = user_request.get("callbackUrl")
+    if callback_url is not None and not (isinstance(callback_url, str) and callback_url.startswith("http")):
+        raise SkillPayloadError("userRequest.callbackUrl is not an http(s) URL")
+    bot = payload.get("bot")
+    bot_id = bot.get("id") if isinstance(bot, Mapping) else None
+    return SkillRequest(nfc(utterance).strip(), user_id, callback_url or None, bot_id)
+
+
+def split_text(text: str, limit: int = SIMPLE_TEXT_MAX_CHARS, parts: int = MAX_OUTPUTS) -> list[str]:
+    """At most `parts` chunks of at most `limit` characters, cut at a line break or space where one is near;
+    what does not fit in the last chunk is cut with an ellipsis."""
+    chunks: list[str] = []
+    rest = text.strip()
+    while rest and len(chunks) < parts:
+        if len(rest) <= limit:
+            chunks.append(rest)
+            rest = ""
+            break
+        if len(chunks) == parts - 1:
+            chunks.append(rest[: limit - 1].rstrip() + "…")
+            rest = ""
+            break
+        cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
+        cut = cut if cut > limit // 2 else limit
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    return chunks
+
+
+def skill_response(text: str) -> dict[str, Any]:
+    """A skill response v2.0 with the reply as simpleText outputs and the reset quick reply."""
+    outputs = [{"simpleText": {"text": chunk}} for chunk in split_text(text)] or [
+        {"simpleText": {"text": "…"}}
+    ]
+    return {"version": "2.0", "template": {"outputs": outputs, "quickReplies": QUICK_REPLIES}}
+
+
+def callback_acknowledgement(text: str = CALLBACK_WAITING_TEXT) -> dict[str, Any]:
+    """The immediate answer that tells Kakao the real response will come to the callback URL."""
+    return {"version": "2.0", "useCallback": True, "data": {"text": text}}
+
+
+class ConversationMemory:
+    """The last `max_turns` exchanges per Kakao user, forgotten after `ttl_s` of silence; at most
+    `max_users` users are held (the least recently active are dropped first). Thread-safe."""
+
+    def __init__(
+        self, max_turns: int, ttl_s: float, max_users: int, clock: Callable[[], float] = time.monotonic
+    ):
+        self.max_turns, self.ttl_s, self.max_users = max_turns, ttl_s, max_users
+        self._clock = clock
+        self._users: OrderedDict[str, tuple[float, list[Message]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def history(self, user_id: str) -> list[Message]:
+        with self._lock:
+            entry = self._users.get(user_id)
+            if entry is None or self._clock() - entry[0] > self.ttl_s:
+                self._users.pop(user_id, None)
+                return []
+            return list(entry[1])
+
+    def add(self, user_id: str, user_text: str, reply: str) -> None:
+        with self._lock:
+            now = self._clock()
+            _, messages = self._users.pop(user_id, (now, []))
+            messages = [
+                *messages,
+                {"role": "user", "content": user_text},
+                {"role": "assistant", "content": reply},
+            ]
+            self._users[user_id] = (now, messages[-2 * self.max_turns :])
+            while len(self._users) > self.max_users:
+                self._users.popitem(last=False)
+
+    def reset(self, user_id: str) -> None:
+        with self._lock:
+            self._users.pop(user_id, None)
+
+    def __len__(self) -> int:
+        return len(self._users)

@@ -1,0 +1,422 @@
+"""`insabot serve`: one ASGI app with an OpenAI-compatible chat API and a KakaoTalk channel skill.
+
+Both answer through a `Backend` (the embedded models, or any OpenAI-compatible server). Tone works as in
+training: the system message selects it; a request without one gets the configured tone's persona prompt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from insabot.bot.backends import Backend, BackendError
+from insabot.bot.kakao import (
+    RESET_UTTERANCE,
+    ConversationMemory,
+    SkillPayloadError,
+    callback_acknowledgement,
+    parse_skill_request,
+    skill_response,
+)
+from insabot.chat import Message, message_text, nfc, system_prompt_for
+from insabot.config import Config, GenerationConfig
+
+log = logging.getLogger("insabot.serve")
+
+
+class ApiError(Exception):
+    """An error answered in OpenAI's shape: {"error": {"message", "type", "param", "code"}}."""
+
+    def __init__(
+        self, status: int, message: str, type_: str = "invalid_request_error", code: str | None = None
+    ):
+        super().__init__(message)
+        self.status, self.message, self.type, self.code = status, message, type_, code
+
+    def response(self) -> JSONResponse:
+        body = {"error": {"message": self.message, "type": self.type, "param": None, "code": self.code}}
+        return JSONResponse(body, status_code=self.status)
+
+
+# --- OpenAI request shapes ----------------------------------------------------------------------------
+
+
+class ChatMessageIn(BaseModel):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # other OpenAI fields (user, seed, ...) are accepted and unused
+
+    model: str | None = None
+    messages: list[ChatMessageIn] = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=4096)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=4096)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, gt=0, le=1)
+    stop: str | list[str] | None = None
+    stream: bool = False
+    n: int = Field(default=1, ge=1, le=1)
+
+
+@dataclass
+class Settings:
+    """What the server needs beyond the backend: config, secrets and switches from the command line."""
+
+    config: Config
+    api_key: str | None = None
+    kakao_token: str | None = None
+    log_text: bool = False
+
+
+# --- pure helpers -------------------------------------------------------------------------------------
+
+
+def conversation_for(request: ChatCompletionRequest, config: Config) -> list[Message]:
+    """NFC text, content parts flattened, `developer` read as `system`; the tone's persona prompt first
+    when the request has no system message; every message within the configured length."""
+    limit = config.chat.max_message_chars
+    messages: list[Message] = []
+    for index, message in enumerate(request.messages):
+        text = nfc(message_text(message.content)).strip()
+        if len(text) > limit:
+            raise ApiError(400, f"messages[{index}] has {len(text)} characters; the limit is {limit}")
+        role = "system" if message.role == "developer" else message.role
+        messages.append({"role": role, "content": text})
+    if messages[-1]["role"] != "user":
+        raise ApiError(400, "the last message must come from the user")
+    if messages[0]["role"] != "system":
+        messages.insert(0, {"role": "system", "content": system_prompt_for(config.chat.tone)})
+    return messages
+
+
+def generation_for(request: ChatCompletionRequest, base: GenerationConfig) -> GenerationConfig:
+    max_tokens = request.max_completion_tokens or request.max_tokens or base.max_new_tokens
+    gen = replace(base, max_new_tokens=max_tokens)
+    if request.temperature is not None:
+        gen = replace(
+            gen, do_sample=request.temperature > 0, temperature=request.temperature or base.temperature
+        )
+    if request.top_p is not None:
+        gen = replace(gen, top_p=request.top_p)
+    return gen
+
+
+class UntilStop:
+    """Passes text pieces through until a stop string appears (it and what follows are dropped). Text that
+    could be the start of a stop string is held back until the next piece decides."""
+
+    def __init__(self, pieces: Iterator[str], stops: list[str]):
+        self.pieces, self.stops = pieces, [s for s in stops if s]
+        self.hit = False
+
+    def __iter__(self) -> Iterator[str]:
+        buffer = ""
+        try:
+            for piece in self.pieces:
+                buffer += piece
+                cuts = [i for i in (buffer.find(stop) for stop in self.stops) if i >= 0]
+                if cuts:
+                    self.hit = True
+                    if buffer[: min(cuts)]:
+                        yield buffer[: min(cuts)]
+                    return
+                keep = max((_overlap(buffer, stop) for stop in self.stops), default=0)
+                if len(buffer) > keep:
+                    yield buffer[: len(buffer) - keep]
+                    buffer = buffer[len(buffer) - keep :]
+            if buffer:
+                yield buffer
+        finally:
+            close = getattr(self.pieces, "close", None)
+            if close:
+                close()  # stops the generation behind the pieces
+
+
+def _overlap(text: str, stop: str) -> int:
+    """Length of the longest end of `text` that is a proper beginning of `stop`."""
+    return next((n for n in range(min(len(stop) - 1, len(text)), 0, -1) if text.endswith(stop[:n])), 0)
+
+
+# --- the app ------------------------------------------------------------------------------------------
+
+
+def create_app(backend: Backend, settings: Settings) -> FastAPI:
+    config = settings.config
+    app = FastAPI(title="insabot", version="1", docs_url=None, redoc_url=None)
+    app.add_middleware(BodyLimit, limit=config.serve.max_body_bytes)
+    memory = ConversationMemory(
+        config.serve.memory_turns, config.serve.memory_ttl_s, config.serve.memory_max_users
+    )
+    callbacks: set[asyncio.Task] = set()
+    model_ids = backend.model_ids()
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return exc.response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"] if part != "body")
+        return ApiError(400, f"{where}: {first['msg']}" if where else first["msg"]).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        return ApiError(exc.status_code, str(exc.detail), "invalid_request_error").response()
+
+    def check_api_key(request: Request) -> None:
+        if settings.api_key and request.headers.get("authorization") != f"Bearer {settings.api_key}":
+            raise ApiError(401, "Incorrect API key provided.", "authentication_error", "invalid_api_key")
+
+    def pick_model(requested: str | None) -> str:
+        if requested in (None, "", "insabot"):
+            return model_ids[0]
+        if requested not in model_ids:
+            raise ApiError(404, f"The model {requested!r} does not exist; available: {', '.join(model_ids)}",
+                           code="model_not_found")  # fmt: skip
+        return requested
+
+    @app.get("/v1/models")
+    def list_models(request: Request):
+        check_api_key(request)
+        created = int(time.time())
+        data = [{"id": m, "object": "model", "created": created, "owned_by": "insabot"} for m in model_ids]
+        return {"object": "list", "data": data}
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request, body: ChatCompletionRequest):
+        check_api_key(request)
+        model = pick_model(body.model)
+        messages = conversation_for(body, config)
+        gen = generation_for(body, config.generation)
+        stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+        stop_event = threading.Event()
+        pieces = UntilStop(backend.stream(model, messages, gen, stop_event), stops)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        if settings.log_text:
+            log.info("chat %s: %s", completion_id, messages[-1]["content"])
+        if body.stream:
+            # a sync generator: Starlette iterates it in a worker thread, off the event loop
+            sse = _sse(pieces, completion_id, model, gen, backend, stop_event)
+            return StreamingResponse(sse, media_type="text/event-stream")
+        try:
+            text = await run_in_threadpool(lambda: "".join(pieces))
+        except BackendError as exc:
+            raise ApiError(502, str(exc), "api_error") from exc
+        completion_tokens = backend.count_tokens(model, text)
+        finish = _finish_reason(pieces.hit, completion_tokens, gen)
+        return {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+            ],
+            "usage": _usage(backend, model, messages, completion_tokens),
+        }
+
+    @app.post("/kakao/skill")
+    @app.post("/kakao/skill/{token}")
+    async def kakao_skill(request: Request, token: str | None = None):
+        if settings.kakao_token and settings.kakao_token not in (
+            token,
+            request.headers.get("x-insabot-token"),
+        ):
+            raise ApiError(
+                401, "wrong or missing skill token (path /kakao/skill/TOKEN or header X-Insabot-Token)"
+            )
+        try:
+            skill = parse_skill_request(json.loads(await request.body()))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"the body is not JSON: {exc}") from exc
+        except SkillPayloadError as exc:
+            raise ApiError(400, f"not a Kakao skill payload: {exc}") from exc
+        if settings.log_text:
+            log.info("kakao %s: %s", skill.user_id, skill.utterance)
+        if skill.utterance == RESET_UTTERANCE:
+            memory.reset(skill.user_id)
+            return skill_response("좋아, 처음부터 다시 하자! 무슨 얘기할래?")
+        limit = config.chat.max_message_chars
+        if not skill.utterance or len(skill.utterance) > limit:
+            # A Kakao user sees the skill's answer, not an HTTP status: say what went wrong in the chat.
+            return skill_response(f"메시지가 비었거나 너무 길어 (최대 {limit}자). 짧게 다시 보내줘!")
+        messages = [
+            {"role": "system", "content": system_prompt_for(config.chat.tone)},
+            *memory.history(skill.user_id),
+            {"role": "user", "content": skill.utterance},
+        ]
+        job = ReplyJob(backend, model_ids[0], messages, config.generation)
+        if await asyncio.to_thread(job.done.wait, config.serve.kakao_budget_s):
+            return skill_response(job.finish(memory, skill.user_id, skill.utterance))
+        if skill.callback_url:
+            task = asyncio.create_task(
+                _deliver_callback(job, memory, skill, config.serve.kakao_callback_timeout_s)
+            )
+            callbacks.add(task)
+            task.add_done_callback(callbacks.discard)
+            return callback_acknowledgement()
+        job.stop_event.set()  # no callback: answer within the budget with what is ready
+        await asyncio.to_thread(job.done.wait)
+        return skill_response(job.finish(memory, skill.user_id, skill.utterance))
+
+    return app
+
+
+def _sse(
+    pieces: UntilStop, completion_id: str, model: str, gen, backend: Backend, stop_event
+) -> Iterator[str]:
+    def chunk(delta: dict, finish: str | None = None) -> str:
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    text = ""
+    try:
+        yield chunk({"role": "assistant", "content": ""})
+        for piece in pieces:
+            text += piece
+            yield chunk({"content": piece})
+        yield chunk({}, _finish_reason(pieces.hit, backend.count_tokens(model, text), gen))
+    except BackendError as exc:
+        error = {"error": {"message": str(exc), "type": "api_error", "param": None, "code": None}}
+        yield f"data: {json.dumps(error, ensure_ascii=False)}\n\n"
+    finally:
+        stop_event.set()  # a client that disconnects mid-stream stops the generation too
+    yield "data: [DONE]\n\n"
+
+
+def _finish_reason(stop_hit: bool, completion_tokens: int | None, gen: GenerationConfig) -> str:
+    if stop_hit:
+        return "stop"
+    return "length" if completion_tokens is not None and completion_tokens >= gen.max_new_tokens else "stop"
+
+
+def _usage(
+    backend: Backend, model: str, messages: list[Message], completion_tokens: int | None
+) -> dict | None:
+    if completion_tokens is None:
+        return None
+    prompt_tokens = sum(backend.count_tokens(model, m["content"]) or 0 for m in messages)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+class ReplyJob:
+    """One Kakao reply generating in its own thread, so the request can answer (or hand over to the
+    callback) when the time budget runs out while generation goes on."""
+
+    def __init__(self, backend: Backend, model: str, messages: list[Message], gen: GenerationConfig):
+        self.text = ""
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self.stop_event = threading.Event()
+        self._args = (model, messages, gen)
+        self._backend = backend
+        threading.Thread(target=self._run, name="insabot-kakao-reply", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            for piece in self._backend.stream(*self._args, self.stop_event):
+                self.text += piece
+        except Exception as exc:  # reported to the user by finish()
+            log.exception("kakao reply failed")
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def finish(self, memory: ConversationMemory, user_id: str, utterance: str) -> str:
+        """The reply to send; a complete exchange is remembered for the user's next message."""
+        reply = self.text.strip()
+        if self.error is not None or not reply:
+            return "앗, 지금 답장을 못 만들었어 😢 잠시 후에 다시 보내줄래?"
+        memory.add(user_id, utterance, reply)
+        return reply
+
+
+async def _deliver_callback(job: ReplyJob, memory: ConversationMemory, skill, timeout_s: float) -> None:
+    if not await asyncio.to_thread(job.done.wait, timeout_s):
+        job.stop_event.set()
+        await asyncio.to_thread(job.done.wait)
+    body = skill_response(job.finish(memory, skill.user_id, skill.utterance))
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            response = await client.post(skill.callback_url, json=body)
+        log.info("kakao callback: HTTP %s %s", response.status_code, response.text[:200])
+    except httpx.HTTPError as exc:
+        log.warning("kakao callback to %s failed: %s", skill.callback_url, exc)
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, whether announced by Content-Length or not."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and int(declared) > self.limit:
+            return await self._too_large().response()(scope, receive, send)
+        received = 0
+
+        async def counting_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                # an HTTPException: FastAPI re-raises those from body parsing, and the app's handler
+                # answers it in OpenAI's error shape
+                raise StarletteHTTPException(413, self._too_large().message)
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    def _too_large(self) -> ApiError:
+        return ApiError(413, f"the request body is over {self.limit} bytes (serve.max_body_bytes)")
+
+
+def local_backend(config: Config) -> Backend:
+    """The configured model first (loaded now, so a bad path fails at start), then every other base and
+    adapter the web chat would offer, loaded on first request."""
+    from insabot.bot.backends import LocalBackend
+    from insabot.bot.models import ModelPool, discover_choices
+
+    pool = ModelPool(config.model, discover_choices(config.model, config.ui.model_dirs))
+    pool.get(pool.labels[0])
+    return LocalBackend(pool, config.serve.concurrency_limit)
+
+
+def serve(backend: Backend, settings: Settings) -> None:
+    import uvicorn
+
+    serve_config = settings.config.serve
+    uvicorn.run(
+        create_app(backend, settings), host=serve_config.host, port=serve_config.port, log_level="info"
+    )

@@ -1,0 +1,337 @@
+"""`insabot serve`: the OpenAI-compatible API (driven by the official `openai` client) and the KakaoTalk
+skill (payloads as the skill guide of 챗봇 관리자센터 writes them), on loopback."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import httpx
+import pytest
+
+from insabot.bot.kakao import ConversationMemory, parse_skill_request, skill_response, split_text
+from insabot.bot.server import Settings, UntilStop, create_app
+from insabot.chat import SYSTEM_PROMPTS
+from insabot.config import Config, ModelConfig
+
+# --- pure parts ---------------------------------------------------------------------------------------
+
+
+def test_until_stop_cuts_at_a_stop_string_split_across_pieces():
+    closed = []
+
+    def pieces():
+        try:
+            yield from ["안녕 ", "친구", "야 ##", "#끝 더", " 있음"]
+        finally:
+            closed.append(True)
+
+    stream = UntilStop(pieces(), ["###"])
+    assert "".join(stream) == "안녕 친구야 " and stream.hit and closed == [True]
+    passthrough = UntilStop(iter(["a#", "#b"]), ["###"])
+    assert "".join(passthrough) == "a##b" and not passthrough.hit
+
+
+def test_split_text_respects_kakao_limits():
+    assert split_text("짧은 답") == ["짧은 답"]
+    long = ("가나다라마바사 " * 400).strip()  # 3199 characters
+    chunks = split_text(long)
+    assert len(chunks) == 3 and all(len(chunk) <= 1000 for chunk in chunks)
+    assert chunks[-1].endswith("…") and chunks[0].startswith("가나다라마바사")
+
+
+def test_memory_keeps_recent_turns_per_user_and_forgets():
+    now = [0.0]
+    memory = ConversationMemory(max_turns=2, ttl_s=60, max_users=2, clock=lambda: now[0])
+    for turn in range(3):
+        memory.add("a", f"질문{turn}", f"답{turn}")
+    assert [m["content"] for m in memory.history("a")] == ["질문1", "답1", "질문2", "답2"]
+    assert memory.history("b") == []
+    memory.add("b", "안녕", "응")
+    memory.add("c", "하이", "ㅎㅇ")  # a third user pushes out the least recently active
+    assert memory.history("a") == [] and len(memory) == 2
+    now[0] = 61
+    assert memory.history("b") == []
+
+
+def test_skill_payload_errors_name_the_field():
+    with pytest.raises(ValueError, match=r"userRequest\.utterance"):
+        parse_skill_request({"userRequest": {"user": {"id": "u"}}})
+    with pytest.raises(ValueError, match=r"userRequest\.user\.id"):
+        parse_skill_request({"userRequest": {"utterance": "야"}})
+
+
+# --- servers on loopback ------------------------------------------------------------------------------
+
+
+class ScriptedBackend:
+    """Replies with a fixed text in pieces, `delay` seconds apart, and records what it was asked."""
+
+    def __init__(self, reply="오 좋지 ㅋㅋ 성수 가자", delay=0.0, piece=3):
+        self.reply, self.delay, self.piece = reply, delay, piece
+        self.requests: list[list[dict]] = []
+
+    def model_ids(self):
+        return ["scripted"]
+
+    def stream(self, model, messages, gen, stop_event):
+        self.requests.append(messages)
+        for start in range(0, len(self.reply), self.piece):
+            if stop_event.is_set():
+                return
+            time.sleep(self.delay)
+            yield self.reply[start : start + self.piece]
+
+    def count_tokens(self, model, text):
+        return len(text)
+
+
+def _config(**serve):
+    config = Config()
+    config.chat.max_message_chars = 300
+    for key, value in serve.items():
+        setattr(config.serve, key, value)
+    return config
+
+
+@pytest.fixture(scope="module")
+def tiny_backend(tiny_dir):
+    from insabot.bot.backends import LocalBackend
+    from insabot.bot.models import ModelChoice, ModelPool
+    from insabot.models.loading import load
+
+    choice = ModelChoice(str(tiny_dir))
+    pool = ModelPool(ModelConfig(base_model=str(tiny_dir)), [choice], loader=lambda c: load(c, device="cpu"))
+    return LocalBackend(pool, concurrency=2)
+
+
+@pytest.fixture(scope="module")
+def api(tiny_backend, running):
+    config = _config(max_body_bytes=8192)
+    config.generation.max_new_tokens = 24
+    with running(create_app(tiny_backend, Settings(config, api_key="sk-test"))) as url:
+        yield url, tiny_backend.model_ids()[0]
+
+
+def _client(url, key="sk-test"):
+    from openai import OpenAI
+
+    return OpenAI(base_url=f"{url}/v1", api_key=key, max_retries=0)
+
+
+GREEDY = {"temperature": 0, "max_tokens": 20}
+MESSAGES = [
+    {"role": "system", "content": SYSTEM_PROMPTS["banmal"]},
+    {"role": "user", "content": "야, 이거 어때?"},
+]
+
+
+def test_openai_client_non_streamed_and_streamed_agree(api):
+    url, model = api
+    client = _client(url)
+    completion = client.chat.completions.create(model=model, messages=MESSAGES, **GREEDY)
+    text = completion.choices[0].message.content
+    assert text and completion.choices[0].finish_reason in ("stop", "length")
+    assert completion.usage.completion_tokens > 0 and completion.model == model
+    chunks = list(client.chat.completions.create(model=model, messages=MESSAGES, stream=True, **GREEDY))
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == text
+    assert chunks[-1].choices[0].finish_reason == completion.choices[0].finish_reason
+
+
+def test_models_and_the_default_model_name(api):
+    url, model = api
+    client = _client(url)
+    assert [m.id for m in client.models.list().data] == [model]
+    reply = client.chat.completions.create(model="insabot", messages=MESSAGES, **GREEDY)
+    assert reply.model == model
+
+
+def test_stop_sequences_cut_the_reply(api):
+    url, model = api
+    client = _client(url)
+    full = client.chat.completions.create(model=model, messages=MESSAGES, **GREEDY).choices[0].message.content
+    stop = full[4:7]
+    cut = client.chat.completions.create(model=model, messages=MESSAGES, stop=[stop], **GREEDY)
+    assert cut.choices[0].message.content == full[: full.find(stop)]
+    assert cut.choices[0].finish_reason == "stop"
+
+
+def test_auth_and_error_shapes(api):
+    import openai
+
+    url, model = api
+    with pytest.raises(openai.AuthenticationError) as error:
+        _client(url, key="wrong").models.list()
+    assert error.value.code == "invalid_api_key"
+    client = _client(url)
+    with pytest.raises(openai.NotFoundError, match="does not exist"):
+        client.chat.completions.create(model="gpt-9", messages=MESSAGES)
+    with pytest.raises(openai.BadRequestError, match="the limit is 300"):
+        client.chat.completions.create(model=model, messages=[{"role": "user", "content": "가" * 301}])
+    headers = {"Authorization": "Bearer sk-test"}
+    empty = httpx.post(f"{url}/v1/chat/completions", json={"messages": []}, headers=headers)
+    assert empty.status_code == 400 and empty.json()["error"]["type"] == "invalid_request_error"
+    assert "messages" in empty.json()["error"]["message"]
+    huge = httpx.post(f"{url}/v1/chat/completions", content=b"x" * 9000, headers=headers)
+    assert huge.status_code == 413 and "max_body_bytes" in huge.json()["error"]["message"]
+
+
+def test_backend_url_sends_generation_to_another_instance(api, running):
+    """A second insabot in front of the first, as a deployment would put it in front of vLLM."""
+    from insabot.bot.backends import RemoteBackend
+
+    url, model = api
+    direct = _client(url).chat.completions.create(model=model, messages=MESSAGES, **GREEDY)
+    front = create_app(RemoteBackend(f"{url}/v1", api_key="sk-test"), Settings(_config()))
+    with running(front) as front_url:
+        client = _client(front_url, key="unused")
+        assert [m.id for m in client.models.list().data] == [model]
+        relayed = client.chat.completions.create(model=model, messages=MESSAGES, **GREEDY)
+        streamed = list(client.chat.completions.create(model=model, messages=MESSAGES, stream=True, **GREEDY))
+    assert relayed.choices[0].message.content == direct.choices[0].message.content
+    assert "".join(c.choices[0].delta.content or "" for c in streamed) == direct.choices[0].message.content
+
+
+# --- KakaoTalk skill ----------------------------------------------------------------------------------
+
+
+def skill_payload(utterance, user="user-a", callback_url=None):
+    """Shaped as the skill guide's SkillPayload example (ids are placeholders)."""
+    user_request = {
+        "timezone": "Asia/Seoul",
+        "params": {"surface": "BuilderBotTest", "ignoreMe": "true"},
+        "block": {"id": "65f1c0a2e1b2c3d4e5f60718", "name": "폴백 블록"},
+        "utterance": utterance,
+        "lang": "ko",
+        "user": {"id": user, "type": "botUserKey", "properties": {"botUserKey": user, "isFriend": True}},
+    }
+    if callback_url:
+        user_request["callbackUrl"] = callback_url
+    return {
+        "intent": {"id": "65f1c0a2e1b2c3d4e5f60718", "name": "폴백 블록"},
+        "userRequest": user_request,
+        "bot": {"id": "65f1bf00a1b2c3d4e5f60700", "name": "인싸봇"},
+        "action": {"id": "65f1c111", "name": "insabot", "params": {}, "detailParams": {}, "clientExtra": {}},
+        "contexts": [],
+    }
+
+
+def _texts(response_json):
+    return [output["simpleText"]["text"] for output in response_json["template"]["outputs"]]
+
+
+def test_kakao_immediate_reply_and_memory_per_user(running):
+    backend = ScriptedBackend()
+    with running(create_app(backend, Settings(_config()))) as url:
+        first = httpx.post(f"{url}/kakao/skill", json=skill_payload("야 주말에 뭐해?")).json()
+        assert first["version"] == "2.0" and _texts(first) == ["오 좋지 ㅋㅋ 성수 가자"]
+        assert first["template"]["quickReplies"][0] == {
+            "label": "처음부터",
+            "action": "message",
+            "messageText": "처음부터",
+        }
+        httpx.post(f"{url}/kakao/skill", json=skill_payload("어디 갈까?"))
+        httpx.post(f"{url}/kakao/skill", json=skill_payload("안녕", user="user-b"))
+        reset = httpx.post(f"{url}/kakao/skill", json=skill_payload("처음부터")).json()
+        httpx.post(f"{url}/kakao/skill", json=skill_payload("다시 안녕"))
+    assert len(backend.requests) == 4 and "처음부터" in _texts(reset)[0]
+    second, other_user, after_reset = backend.requests[1], backend.requests[2], backend.requests[3]
+    assert [m["content"] for m in second[1:]] == ["야 주말에 뭐해?", "오 좋지 ㅋㅋ 성수 가자", "어디 갈까?"]
+    assert second[0] == {"role": "system", "content": SYSTEM_PROMPTS["banmal"]}
+    assert [m["content"] for m in other_user[1:]] == ["안녕"]
+    assert [m["content"] for m in after_reset[1:]] == ["다시 안녕"]
+
+
+@contextmanager
+def callback_receiver():
+    received: list[dict] = []
+    arrived = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"content_type": self.headers["Content-Type"], "body": json.loads(body)})
+            answer = json.dumps(
+                {"taskId": "t-1", "status": "SUCCESS", "message": "", "timestamp": 0}
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(answer)
+            arrived.set()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/callback/abc", received, arrived
+    finally:
+        server.shutdown()
+
+
+def test_kakao_slow_reply_goes_through_the_callback_url(running):
+    backend = ScriptedBackend(delay=0.1)  # ~0.7 s in all, over the 0.2 s budget
+    with (
+        running(create_app(backend, Settings(_config(kakao_budget_s=0.2)))) as url,
+        callback_receiver() as (
+            callback_url,
+            received,
+            arrived,
+        ),
+    ):
+        immediate = httpx.post(
+            f"{url}/kakao/skill", json=skill_payload("성수 카페 추천", callback_url=callback_url)
+        )
+        assert immediate.json() == {
+            "version": "2.0",
+            "useCallback": True,
+            "data": {"text": "잠깐만, 생각 중이야 🤔"},
+        }
+        assert arrived.wait(30), "no callback arrived"
+    (posted,) = received
+    assert posted["content_type"].startswith("application/json")
+    assert posted["body"]["version"] == "2.0" and _texts(posted["body"]) == ["오 좋지 ㅋㅋ 성수 가자"]
+
+
+def test_kakao_without_callback_answers_with_what_is_ready(running):
+    backend = ScriptedBackend(reply="가" * 300, delay=0.05, piece=2)  # 150 pieces, ~7.5 s in all
+    with running(create_app(backend, Settings(_config(kakao_budget_s=0.3)))) as url:
+        response = httpx.post(f"{url}/kakao/skill", json=skill_payload("길게 말해줘"), timeout=10).json()
+    text = "".join(_texts(response))
+    assert 0 < len(text) < 300 and set(text) == {"가"}
+
+
+def test_kakao_long_reply_is_split_and_bad_payloads_are_refused(running):
+    backend = ScriptedBackend(reply=("오늘 성수 어니언 갔다 옴 ㅋㅋ " * 150), piece=500)
+    settings = Settings(_config(), kakao_token="s3cret")
+    with running(create_app(backend, settings)) as url:
+        assert httpx.post(f"{url}/kakao/skill", json=skill_payload("야")).status_code == 401
+        split = httpx.post(f"{url}/kakao/skill/s3cret", json=skill_payload("야")).json()
+        by_header = httpx.post(
+            f"{url}/kakao/skill", json=skill_payload("야"), headers={"X-Insabot-Token": "s3cret"}
+        )
+        bad = httpx.post(f"{url}/kakao/skill/s3cret", json={"userRequest": {"utterance": "야"}})
+        not_json = httpx.post(f"{url}/kakao/skill/s3cret", content=b"{nope")
+        too_long = httpx.post(f"{url}/kakao/skill/s3cret", json=skill_payload("가" * 301)).json()
+    assert len(_texts(split)) == 3 and all(len(text) <= 1000 for text in _texts(split))
+    assert by_header.status_code == 200
+    assert bad.status_code == 400 and "userRequest.user.id" in bad.json()["error"]["message"]
+    assert not_json.status_code == 400 and "not JSON" in not_json.json()["error"]["message"]
+    assert "최대 300자" in _texts(too_long)[0] and len(backend.requests) == 2
+
+
+def test_skill_response_shape():
+    assert skill_response("ㅎㅇ") == {
+        "version": "2.0",
+        "template": {
+            "outputs": [{"simpleText": {"text": "ㅎㅇ"}}],
+            "quickReplies": [{"label": "처음부터", "action": "message", "messageText": "처음부터"}],
+        },
+    }
