@@ -37,6 +37,7 @@ from insabot.chat import Message, message_text, nfc, system_prompt_for
 from insabot.config import Config, GenerationConfig
 
 log = logging.getLogger("insabot.serve")
+FALLBACK_REPLY = "앗, 지금 답장을 못 만들었어 😢 잠시 후에 다시 보내줄래?"
 
 
 class ApiError(Exception):
@@ -264,7 +265,7 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
             {"role": "user", "content": skill.utterance},
         ]
         job = ReplyJob(backend, model_ids[0], messages, config.generation)
-        if await asyncio.to_thread(job.done.wait, config.serve.kakao_budget_s):
+        if await job.wait(config.serve.kakao_budget_s):
             return skill_response(job.finish(memory, skill.user_id, skill.utterance))
         if skill.callback_url:
             task = asyncio.create_task(
@@ -274,7 +275,7 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
             task.add_done_callback(callbacks.discard)
             return callback_acknowledgement()
         job.stop_event.set()  # no callback: answer within the budget with what is ready
-        await asyncio.to_thread(job.done.wait)
+        await job.wait()
         return skill_response(job.finish(memory, skill.user_id, skill.utterance))
 
     return app
@@ -329,13 +330,15 @@ def _usage(
 
 class ReplyJob:
     """One Kakao reply generating in its own thread, so the request can answer (or hand over to the
-    callback) when the time budget runs out while generation goes on."""
+    callback) when the time budget runs out while generation goes on. Waiting costs no thread: the
+    generation thread wakes the event loop when it ends."""
 
     def __init__(self, backend: Backend, model: str, messages: list[Message], gen: GenerationConfig):
         self.text = ""
         self.error: BaseException | None = None
-        self.done = threading.Event()
         self.stop_event = threading.Event()
+        self._finished = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         self._args = (model, messages, gen)
         self._backend = backend
         threading.Thread(target=self._run, name="insabot-kakao-reply", daemon=True).start()
@@ -348,21 +351,29 @@ class ReplyJob:
             log.exception("kakao reply failed")
             self.error = exc
         finally:
-            self.done.set()
+            self._loop.call_soon_threadsafe(self._finished.set)
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """True once the reply is complete; False if `timeout` seconds passed first."""
+        try:
+            await asyncio.wait_for(self._finished.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
 
     def finish(self, memory: ConversationMemory, user_id: str, utterance: str) -> str:
         """The reply to send; a complete exchange is remembered for the user's next message."""
         reply = self.text.strip()
         if self.error is not None or not reply:
-            return "앗, 지금 답장을 못 만들었어 😢 잠시 후에 다시 보내줄래?"
+            return FALLBACK_REPLY
         memory.add(user_id, utterance, reply)
         return reply
 
 
 async def _deliver_callback(job: ReplyJob, memory: ConversationMemory, skill, timeout_s: float) -> None:
-    if not await asyncio.to_thread(job.done.wait, timeout_s):
-        job.stop_event.set()
-        await asyncio.to_thread(job.done.wait)
+    if not await job.wait(timeout_s):
+        job.stop_event.set()  # the callback URL expires: send what is ready
+        await job.wait()
     body = skill_response(job.finish(memory, skill.user_id, skill.utterance))
     try:
         async with httpx.AsyncClient(timeout=10) as client:

@@ -229,6 +229,25 @@ def test_split_perplexity(loaded: LoadedModel, limit: int | None, max_len: int =
     return round(math.exp(total / count), 3) if count else None
 
 
+def evaluate_model(config: Config, progress: bool = True) -> tuple[dict[str, Any], list[dict]]:
+    """The whole eval of `config.model` (base + adapter) on the probe set of `config.eval`:
+    the report (model, adapter, probe count, time, metrics) and one row per probe."""
+    from insabot.models.loading import load
+
+    probes = load_probes(config.eval.probes)[:: config.eval.stride][: config.eval.limit]
+    loaded = load(config.model, progress=progress)
+    rows, seconds = run_probes(probes, loaded, config, progress)
+    perplexity = test_split_perplexity(loaded, config.eval.perplexity_conversations)
+    report = {
+        "model": config.model.base_model,
+        "adapter": config.model.adapter,
+        "probes": len(probes),
+        "seconds": round(seconds, 1),
+        "metrics": aggregate(rows, seconds, perplexity),
+    }
+    return report, rows
+
+
 def threshold_failures(metrics: dict[str, Any], config: Config) -> list[str]:
     failures = []
     for name, bound in config.eval.minimum.items():

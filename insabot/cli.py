@@ -567,31 +567,13 @@ def _generate(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from insabot.eval.harness import (
-        aggregate,
-        check_threshold_names,
-        load_probes,
-        run_probes,
-        test_split_perplexity,
-        threshold_failures,
-    )
+    from insabot.eval.harness import check_threshold_names, evaluate_model, threshold_failures
     from insabot.eval.report import markdown, write_report
-    from insabot.models.loading import load
 
     config = _resolve_config(args)
     check_threshold_names(config)
     compare = json.loads(Path(args.compare).read_text(encoding="utf-8")) if args.compare else None
-    probes = load_probes(config.eval.probes)[:: config.eval.stride][: config.eval.limit]
-    loaded = load(config.model, progress=True)
-    rows, seconds = run_probes(probes, loaded, config)
-    perplexity = test_split_perplexity(loaded, config.eval.perplexity_conversations)
-    report = {
-        "model": config.model.base_model,
-        "adapter": config.model.adapter,
-        "probes": len(probes),
-        "seconds": round(seconds, 1),
-        "metrics": aggregate(rows, seconds, perplexity),
-    }
+    report, rows = evaluate_model(config)
     out = Path(config.eval.output_dir)
     write_report(out, report, rows, compare)
     print(markdown(report, compare))
