@@ -428,6 +428,11 @@ def serve(backend: Backend, settings: Settings) -> None:
     import uvicorn
 
     serve_config = settings.config.serve
+    # The access log would record skill URLs, and with them a token passed in the path: off unless asked.
     uvicorn.run(
-        create_app(backend, settings), host=serve_config.host, port=serve_config.port, log_level="info"
+        create_app(backend, settings),
+        host=serve_config.host,
+        port=serve_config.port,
+        log_level="info",
+        access_log=settings.log_text,
     )

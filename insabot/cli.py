@@ -101,7 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("INSABOT_BACKEND_API_KEY"),
         help="bearer key for --backend-url ($INSABOT_BACKEND_API_KEY)",
     )
-    serve.add_argument("--log-text", action="store_true", help="log user messages (off by default)")
+    serve.add_argument(
+        "--log-text", action="store_true", help="log user messages and request paths (off by default)"
+    )
     serve.set_defaults(handler=_serve)
 
     model = commands.add_parser("model", help="prepare and inspect base models", description="Base models.")

@@ -335,3 +335,26 @@ def test_skill_response_shape():
             "quickReplies": [{"label": "처음부터", "action": "message", "messageText": "처음부터"}],
         },
     }
+
+
+@pytest.mark.real_model
+def test_serve_on_the_demo_default_answers_in_korean(running):
+    from pathlib import Path
+
+    from insabot.bot.server import local_backend
+    from insabot.config import load_config
+    from insabot.eval.locality import hangul_share
+
+    config = load_config(Path(__file__).parents[1] / "configs" / "chat" / "default.yaml")
+    config.generation.seed = 0
+    backend = local_backend(config)
+    assert backend.model_ids()[0] == "gemma3-270m+insabot-gemma3-ko"
+    with running(create_app(backend, Settings(config))) as url:
+        reply = _client(url, key="unused").chat.completions.create(
+            model="insabot",
+            messages=[{"role": "user", "content": "야, 이거 어때? 성수 카페 가볼래?"}],
+            max_tokens=40,
+        )
+        kakao = httpx.post(f"{url}/kakao/skill", json=skill_payload("주말에 뭐해?"), timeout=30).json()
+    assert hangul_share(reply.choices[0].message.content) > 0.8
+    assert kakao["version"] == "2.0"
