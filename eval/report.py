@@ -67,13 +67,29 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+d}" if signed and isinstance(value, int) else str(value)
 
 
-def plot(report: dict[str, Any], out: Path, compare: dict[str, Any] | None = None) -> None:
+def table(reports: list[dict[str, Any]]) -> str:
+    """One column per report, every metric any of them has (the README's base-vs-tuned, both-bases table)."""
+    names = list(dict.fromkeys(name for report in reports for name in report["metrics"]))
+    probes = sorted({report["probes"] for report in reports})
+    lines = [
+        f"probes: {', '.join(map(str, probes))}" + (" (different probe sets!)" if len(probes) > 1 else ""),
+        "",
+        "| metric | " + " | ".join(label(report) for report in reports) + " |",
+        "|---|" + "---|" * len(reports),
+    ]
+    for name in names:
+        values = " | ".join(_fmt(report["metrics"].get(name)) for report in reports)
+        lines.append(f"| {name}{' (↓)' if name in LOWER_IS_BETTER else ''} | {values} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(reports: list[dict[str, Any]], out: Path) -> None:
+    """Bars of the [0, 1] metrics, one colour per report."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    reports = [report] + ([compare] if compare else [])
     names = [n for n in PLOTTED if any(isinstance(r["metrics"].get(n), (int, float)) for r in reports)]
     width = 0.8 / len(reports)
     figure, axis = plt.subplots(figsize=(10, 4.5))
@@ -100,4 +116,4 @@ def write_report(
     write_jsonl_atomic(rows, out_dir / "replies.jsonl")
     (out_dir / "report.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     (out_dir / "report.md").write_text(markdown(report, compare), encoding="utf-8")
-    plot(report, out_dir / "report.png", compare)
+    plot([report, compare] if compare else [report], out_dir / "report.png")

@@ -262,6 +262,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=_eval)
 
+    report = commands.add_parser(
+        "report",
+        help="one table (and chart) of several eval reports, e.g. both bases with and without their adapters",
+        description="Print a Markdown table with one column per eval report.json; --plot draws the bar chart.",
+        epilog="example:\n  insabot report runs/eval-smollm2-base/report.json runs/eval-smollm2-tuned/report.json "
+        "runs/eval-gemma3-base/report.json runs/eval-gemma3-tuned/report.json --plot docs/eval.png",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument(
+        "reports", nargs="+", metavar="REPORT", help="report.json files written by insabot eval"
+    )
+    report.add_argument("--plot", default=None, metavar="PNG", help="also write the bar chart here")
+    report.set_defaults(handler=_report)
+
     analyze = commands.add_parser(
         "analyze",
         help="speech level, style markers and locality of Korean texts (JSONL out)",
@@ -584,6 +598,23 @@ def _eval(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"insabot: threshold failed: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from insabot.eval.report import plot, table
+
+    reports = []
+    for path in map(Path, args.reports):
+        try:
+            reports.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{path}: not a readable report.json ({exc})") from exc
+    print(table(reports), end="")
+    if args.plot:
+        plot(reports, Path(args.plot))
+    return 0
 
 
 def _analyze(args: argparse.Namespace) -> int:

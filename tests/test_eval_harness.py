@@ -118,3 +118,25 @@ def test_a_broken_threshold_fails_with_a_clear_message(ci_args, capsys):
 def test_unknown_threshold_metric_is_a_config_error(ci_args, capsys):
     assert main([*ci_args, "--set", "eval.minimum.tone_adherance=0.9"]) == 2
     assert "eval.minimum.tone_adherance: unknown metric" in capsys.readouterr().err
+
+
+def test_report_table_has_one_column_per_report(tmp_path, capsys):
+    from insabot.cli import main
+
+    paths = []
+    for model, adapter, tone in (
+        ("smollm2-135m", None, 0.1),
+        ("gemma3-270m", "adapters/insabot-gemma3-ko", 0.9),
+    ):
+        path = tmp_path / f"{model}.json"
+        metrics = {"tone_adherence": tone, "degenerate_rate": 0.5}
+        path.write_text(
+            json.dumps({"model": model, "adapter": adapter, "probes": 3, "seconds": 1, "metrics": metrics})
+        )
+        paths.append(str(path))
+    assert main(["report", *paths, "--plot", str(tmp_path / "chart.png")]) == 0
+    out = capsys.readouterr().out
+    assert "| metric | smollm2-135m | gemma3-270m + insabot-gemma3-ko |" in out
+    assert "| tone_adherence | 0.1 | 0.9 |" in out and "| degenerate_rate (↓) | 0.5 | 0.5 |" in out
+    assert (tmp_path / "chart.png").stat().st_size > 1000
+    assert main(["report", str(tmp_path / "missing.json")]) == 2
