@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
-import statistics
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+from common import free_port, p50_p95
 from openai import OpenAI
 
 from insabot.bot.server import FALLBACK_REPLY
@@ -31,12 +30,6 @@ MESSAGES = [
     "요즘 유행하는 밈 뭐야?",
     "주말에 정주행할 드라마 있어?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(config):
@@ -145,18 +138,14 @@ def run_all(target, count: int, *args) -> tuple[list, float]:
     return results, time.perf_counter() - started
 
 
-def p(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
 def report(name: str, results: list, wall: float, first_label: str) -> None:
     done = [r for r in results if r[0]]
     print(f"\n{name}: completed {len(done)} / failed {len(results) - len(done)} (wall {wall:.1f} s)")
     if done:
         firsts = [r[1] for r in done if r[1] is not None]
         finals = [r[2] for r in done]
-        print(f"  {first_label}: p50 {p(firsts, 50):.2f} s, p95 {p(firsts, 95):.2f} s")
-        print(f"  final answer: p50 {p(finals, 50):.2f} s, p95 {p(finals, 95):.2f} s")
+        print(f"  {first_label}: {p50_p95(firsts)}")
+        print(f"  final answer: {p50_p95(finals)}")
     for result in results:
         if not result[0]:
             print(f"  failure: {result[3]}")

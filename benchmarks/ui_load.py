@@ -10,11 +10,10 @@ Run: python benchmarks/ui_load.py [--config configs/chat/default.yaml] [--sessio
 from __future__ import annotations
 
 import argparse
-import socket
-import statistics
 import threading
 import time
 
+from common import free_port, p50_p95
 from gradio_client import Client
 
 from insabot.chat import system_prompt_for
@@ -54,10 +53,6 @@ def one_session(url: str, index: int, args, config, results: list, label: str) -
         results.append(("failed", first, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"))
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -75,9 +70,7 @@ def main() -> None:
         from insabot.bot.models import ModelPool, discover_choices
         from insabot.bot.ui import WebChat, build_app, launch
 
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            config.ui.port = sock.getsockname()[1]
+        config.ui.port = free_port()
         pool = ModelPool(config.model, discover_choices(config.model, config.ui.model_dirs))
         pool.get(pool.labels[0])
         app = build_app(WebChat(pool, config))
@@ -108,8 +101,8 @@ def main() -> None:
     if done:
         firsts = [r[1] for r in done if r[1] is not None]
         totals = [r[2] for r in done]
-        print(f"first text: p50 {percentile(firsts, 50):.2f} s, p95 {percentile(firsts, 95):.2f} s")
-        print(f"whole reply: p50 {percentile(totals, 50):.2f} s, p95 {percentile(totals, 95):.2f} s")
+        print(f"first text: {p50_p95(firsts)}")
+        print(f"whole reply: {p50_p95(totals)}")
     for _, _, _, error in failed:
         print(f"  failure: {error}")
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import socket
 import statistics
 import time
+
+from common import free_port
 
 from insabot.bot.models import ModelChoice, ModelPool
 from insabot.bot.respond import ChatSettings, respond
@@ -75,9 +76,7 @@ def http_ttft(pool: ModelPool, config, settings: ChatSettings, repeats: int) -> 
 
     from insabot.bot.ui import WebChat, build_app, launch
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        config.ui.port = sock.getsockname()[1]
+    config.ui.port = free_port()
     app = build_app(WebChat(pool, config))
     launch(app, config.ui, prevent_thread_lock=True)
     client = Client(f"http://127.0.0.1:{config.ui.port}/", verbose=False)
