@@ -70,3 +70,39 @@ def test_gemma_template_masks_and_end_of_turn(gemma_tokenizer):
     assert (
         len(gemma_tokenizer("야, 이거 어때? 성수에 새로 생긴 카페 가볼래?")["input_ids"]) < 20
     )  # ~0.9 per syllable
+
+
+@pytest.mark.real_model
+def test_generation_stops_on_end_of_turn_with_gemmas_template(gemma_tokenizer):
+    """A tiny Gemma3 whose logits are pushed to <end_of_turn> at the third new token: generation stops
+    there (it is an end id even though Gemma's EOS is <eos>), in a batch and in the streamed chat path."""
+    import threading
+
+    from insabot.config import GenerationConfig
+    from insabot.generation import generate_batch, stream_reply
+    from insabot.models.tiny import tiny_gemma3
+
+    model = tiny_gemma3(gemma_tokenizer, layers=2)
+    end_of_turn = gemma_tokenizer.convert_tokens_to_ids("<end_of_turn>")
+    assert end_of_turn != gemma_tokenizer.eos_token_id
+    calls = []
+
+    def force_end_of_turn(module, args, output):
+        calls.append(True)
+        if len(calls) % 3 == 0:  # prefill, new token 1, new token 2 -> the third call chooses <end_of_turn>
+            output.logits[:, -1, end_of_turn] += 1e4
+        return output
+
+    model.register_forward_hook(force_end_of_turn)
+    conversation = [
+        {"role": "system", "content": "반말로 답해."},
+        {"role": "user", "content": "야 이거 어때?"},
+    ]
+    gen = GenerationConfig(max_new_tokens=20, do_sample=False, repetition_penalty=1.3)
+    (reply,) = generate_batch(model, gemma_tokenizer, [conversation], gen)
+    assert (reply.finish_reason, reply.new_tokens) == ("stop", 2)
+
+    calls.clear()
+    pieces = list(stream_reply(model, gemma_tokenizer, conversation, gen))
+    assert len(calls) == 3 and "<end_of_turn>" not in "".join(pieces)
+    assert not any(thread.name == "insabot-generate" for thread in threading.enumerate())
