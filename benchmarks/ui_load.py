@@ -16,16 +16,9 @@ import time
 from common import free_port, p50_p95
 from gradio_client import Client
 
+from insabot.bot.ui import EXAMPLES, WebChat, build_app, launch
 from insabot.chat import system_prompt_for
 from insabot.config import load_config
-
-MESSAGES = [
-    "야, 이거 어때?",
-    "성수에 갈만한 카페 추천 좀",
-    "요즘 유행하는 밈 뭐야?",
-    "주말에 정주행할 드라마 있어?",
-    "팀플 조장 걸렸어 ㅠㅠ",
-]
 
 
 def one_session(url: str, index: int, args, config, results: list, label: str) -> None:
@@ -35,7 +28,7 @@ def one_session(url: str, index: int, args, config, results: list, label: str) -
         client = Client(url, verbose=False)
         gen = config.generation
         job = client.submit(
-            MESSAGES[index % len(MESSAGES)], label, config.chat.tone, system_prompt_for(config.chat.tone),
+            EXAMPLES[index % len(EXAMPLES)], label, config.chat.tone, system_prompt_for(config.chat.tone),
             gen.temperature, gen.top_p, args.tokens, gen.repetition_penalty, api_name="/chat",
         )  # fmt: skip
         for reply, _badges in job:
@@ -68,7 +61,6 @@ def main() -> None:
     url = args.url
     if url is None:
         from insabot.bot.models import ModelPool, discover_choices
-        from insabot.bot.ui import WebChat, build_app, launch
 
         config.ui.port = free_port()
         pool = ModelPool(config.model, discover_choices(config.model, config.ui.model_dirs))

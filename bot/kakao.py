@@ -62,19 +62,13 @@ def split_text(text: str, limit: int = SIMPLE_TEXT_MAX_CHARS, parts: int = MAX_O
     what does not fit in the last chunk is cut with an ellipsis."""
     chunks: list[str] = []
     rest = text.strip()
-    while rest and len(chunks) < parts:
-        if len(rest) <= limit:
-            chunks.append(rest)
-            rest = ""
-            break
-        if len(chunks) == parts - 1:
-            chunks.append(rest[: limit - 1].rstrip() + "…")
-            rest = ""
-            break
+    while len(rest) > limit and len(chunks) < parts - 1:
         cut = max(rest.rfind("\n", 0, limit), rest.rfind(" ", 0, limit))
         cut = cut if cut > limit // 2 else limit
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
+    if rest:
+        chunks.append(rest if len(rest) <= limit else rest[: limit - 1].rstrip() + "…")
     return chunks
 
 

@@ -136,9 +136,6 @@ class WebChat:
         )
         return ChatSettings(chat=chat, generation=generation)
 
-    def system_prompt_for_tone(self, tone: str) -> str:
-        return system_prompt_for(tone)
-
     def validate_message(self, message: str) -> dict[str, Any]:
         limit = self.config.chat.max_message_chars
         too_long = len(message or "") > limit
@@ -352,7 +349,7 @@ def build_app(web: WebChat) -> gr.Blocks:
 
         model.change(web.load_model, model, model_status, api_name="load_model")
         app.load(web.load_model, model, model_status, api_visibility="private")
-        tone.change(web.system_prompt_for_tone, tone, system_prompt, api_name="set_tone")
+        tone.change(system_prompt_for, tone, system_prompt, api_name="set_tone")
         download.click(
             web.export_history, [chat.chatbot, tone, system_prompt], download, api_name="export_history"
         )

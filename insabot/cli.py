@@ -53,8 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(chat)
     chat.add_argument("--tone", choices=TONES, help="reply in 반말 (banmal) or 존댓말 (jondaetmal)")
     chat.add_argument("--terminal", action="store_true", help="chat in this terminal instead of the browser")
-    chat.add_argument("--host", default=None, help="address to serve the web chat on (ui.host, 127.0.0.1)")
-    chat.add_argument("--port", type=int, default=None, help="port of the web chat (ui.port, 7860)")
+    _add_address_args(chat, "ui", "the web chat", 7860)
     chat.add_argument(
         "--auth",
         type=_user_pass,
@@ -81,8 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(serve)
     _add_model_args(serve)
     serve.add_argument("--tone", choices=TONES, help="tone for requests without a system message")
-    serve.add_argument("--host", default=None, help="address to listen on (serve.host, 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=None, help="port (serve.port, 8000)")
+    _add_address_args(serve, "serve", "the API and skill server", 8000)
     serve.add_argument(
         "--api-key",
         default=os.environ.get("INSABOT_API_KEY"),
@@ -332,6 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_address_args(parser: argparse.ArgumentParser, section: str, what: str, port: int) -> None:
+    parser.add_argument("--host", default=None, help=f"address of {what} ({section}.host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=None, help=f"port of {what} ({section}.port, {port})")
+    parser.set_defaults(address_section=section)
+
+
 def _user_pass(value: str) -> tuple[str, str]:
     user, sep, password = value.partition(":")
     if not (sep and user and password):
@@ -358,15 +362,10 @@ def _add_model_args(parser: argparse.ArgumentParser) -> None:
 
 def _resolve_config(args: argparse.Namespace) -> Config:
     overrides = list(args.overrides)
-    flags = (
-        ("model", "model.base_model"),
-        ("adapter", "model.adapter"),
-        ("tone", "chat.tone"),
-        ("host", "ui.host"),
-        ("port", "ui.port"),
-    )
-    if getattr(args, "handler", None) is _serve:  # the same flags address the API server there
-        flags = tuple((flag, key.replace("ui.", "serve.")) for flag, key in flags)
+    flags = [("model", "model.base_model"), ("adapter", "model.adapter"), ("tone", "chat.tone")]
+    section = getattr(args, "address_section", None)  # --host/--port set ui.* for chat, serve.* for serve
+    if section:
+        flags += [("host", f"{section}.host"), ("port", f"{section}.port")]
     for flag, key in flags:
         value = getattr(args, flag, None)
         if value is not None:
@@ -375,12 +374,11 @@ def _resolve_config(args: argparse.Namespace) -> Config:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from insabot.models.loading import load
-
     config = _resolve_config(args)
     if args.terminal:
         from insabot.bot.respond import ChatSettings
         from insabot.bot.terminal import run_terminal_chat
+        from insabot.models.loading import load
 
         print(f"loading {config.model.base_model} ...", file=sys.stderr)
         loaded = load(config.model, progress=True)
