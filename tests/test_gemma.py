@@ -1,5 +1,8 @@
 """The Korean-capable embedded base: alias, conversion with Gemma 3's chat template, masks, stopping."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 import insabot.models.loading as loading
@@ -40,6 +43,27 @@ def gemma_tokenizer():
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(loading.resolve(GEMMA).location)
+
+
+@pytest.mark.real_model
+def test_cached_tokenizer_is_the_fast_loading_form_with_the_same_tokens(gemma_tokenizer):
+    from transformers import GemmaTokenizer
+
+    location = Path(loading.resolve(GEMMA).location)
+    config = json.loads((location / "tokenizer_config.json").read_text(encoding="utf-8"))
+    assert config["tokenizer_class"] == "TokenizersBackend"
+    assert len(config["added_tokens_decoder"]) == len(gemma_tokenizer.added_tokens_decoder) > 6000
+    reference = GemmaTokenizer.from_pretrained(
+        location
+    )  # the model class, rebuilt in Python from the same files
+    for text in (
+        "야, 이거 어때? 성수 카페 ㅋㅋㅋ 🔥",
+        "<start_of_turn>user\n킹받네<end_of_turn>\n",
+        "  two  spaces\tx\n",
+    ):
+        ids = gemma_tokenizer(text).input_ids
+        assert ids == reference(text).input_ids
+        assert gemma_tokenizer.decode(ids) == reference.decode(ids)
 
 
 @pytest.mark.real_model
