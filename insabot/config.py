@@ -45,6 +45,9 @@ class GenerationConfig:
     top_p: float = 0.9
     repetition_penalty: float = 1.1
     """Applied to tokens already in the context, except the end-of-turn/EOS ids (see generation.py)."""
+    penalize_end_tokens: bool = False
+    """True: transformers' stock penalty, end-of-turn/EOS included. Only for comparison: tuned models
+    then stop less often (the README's stopping table measures it)."""
     seed: int | None = None
 
 

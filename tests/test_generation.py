@@ -69,6 +69,20 @@ def test_repetition_penalty_spares_end_tokens():
     ]  # 0 halved, 1 doubled negative, end id 2 untouched, 3 unseen
 
 
+def test_only_the_comparison_switch_puts_end_tokens_under_the_penalty(tiny):
+    model, tokenizer = tiny
+    default = generate_kwargs(GenerationConfig(repetition_penalty=1.3), tokenizer, model)
+    (processor,) = default["logits_processor"]
+    assert (
+        processor.exempt_ids.tolist() == end_token_ids(tokenizer, model)
+        and "repetition_penalty" not in default
+    )
+    stock = generate_kwargs(
+        GenerationConfig(repetition_penalty=1.3, penalize_end_tokens=True), tokenizer, model
+    )
+    assert stock["repetition_penalty"] == 1.3 and "logits_processor" not in stock
+
+
 def test_respond_yields_growing_reply(tiny_loaded):
     settings = ChatSettings(generation=GREEDY)
     replies = list(respond("성수에 갈만한 카페 추천 좀", [], settings, tiny_loaded))
