@@ -1,17 +1,21 @@
 """Training speed: the insabot recipe vs a plain transformers Trainer baseline, measured in one run.
 
-Both train the same LoRA on the same conversations of the bundled train split for one epoch, each in its own
-process (so peak memory is its own): the recipe (packing, LM head on supervised rows, bf16 autocast where
-supported) and the baseline (Trainer defaults: padding to the longest, loss on every token, fp32). Both
-adapters are then scored with the same validation loss (assistant tokens).
+For each base, both train the same LoRA on the same conversations of the bundled train split for one
+epoch with the same number of optimizer steps, each in its own process (so peak memory is its own): the
+recipe (packing, LM head on supervised rows, bf16 autocast where supported) and the baseline (Trainer
+defaults: padding to the longest, loss on every token, fp32). Both adapters are then scored with the same
+validation loss (assistant tokens). Hangul syllables/s counts the syllables of the supervised (assistant)
+text, so it compares bases whose tokenizers split Korean very differently.
 
-Run: python -m insabot.finetune.bench [--model smollm2-135m] [--conversations 96] [--max-seq-len 1024]
+Run: python -m insabot.finetune.bench [--models smollm2-135m gemma3-270m] [--conversations 48]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import resource
 import subprocess
 import sys
@@ -19,8 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
+HANGUL_SYLLABLE = re.compile("[가-힣]")
 
-def _config(args: argparse.Namespace, out: Path):
+
+def _config(args: argparse.Namespace, out: Path, batch_size: int | None = None):
     from insabot.config import load_config
 
     return load_config(
@@ -31,7 +37,7 @@ def _config(args: argparse.Namespace, out: Path):
             f"data.limit={args.conversations}",
             f"train.output_dir={out}",
             "train.epochs=1",
-            f"train.batch_size={args.batch_size}",
+            f"train.batch_size={batch_size or args.batch_size}",
             "train.grad_accum=1",
             "train.log_every=1000",
             "train.eval_every=100000",
@@ -41,12 +47,18 @@ def _config(args: argparse.Namespace, out: Path):
     )
 
 
-def _validation_loss(model, tokenizer, config) -> float:
-    from insabot.finetune.packing import pack
+def _split(config, name: str):
     from insabot.finetune.splits import assign_splits, load_frozen
-    from insabot.finetune.train import evaluate, load_conversations, precision_dtype, render_all
+    from insabot.finetune.train import load_conversations
 
-    validation = assign_splits(load_conversations(config), frozen=load_frozen())["validation"]
+    return assign_splits(load_conversations(config), frozen=load_frozen())[name]
+
+
+def _validation_loss(model, tokenizer, config, limit: int) -> float:
+    from insabot.finetune.packing import pack
+    from insabot.finetune.train import evaluate, precision_dtype, render_all
+
+    validation = _split(config, "validation")[:limit]
     examples, _ = render_all(validation, tokenizer, config.data.max_seq_len)
     sequences = pack(examples, config.data.max_seq_len)
     batches = [sequences[i : i + 4] for i in range(0, len(sequences), 4)]
@@ -54,13 +66,30 @@ def _validation_loss(model, tokenizer, config) -> float:
     return evaluate(model, batches, pad, precision_dtype("fp32", "cpu"), "cpu")
 
 
-def _supervised_tokens(config, tokenizer) -> int:
-    from insabot.finetune.splits import assign_splits, load_frozen
-    from insabot.finetune.train import load_conversations, render_all
+def _supervised(config, tokenizer) -> dict:
+    """Supervised tokens and the Hangul syllables of the supervised (assistant) text of the subset."""
+    from insabot.finetune.train import render_all
 
-    train = assign_splits(load_conversations(config), frozen=load_frozen())["train"][: config.data.limit]
+    train = _split(config, "train")[: config.data.limit]
     examples, _ = render_all(train, tokenizer, config.data.max_seq_len)
-    return sum(e.supervised for e in examples)
+    syllables = sum(
+        len(HANGUL_SYLLABLE.findall(m["content"]))
+        for c in train
+        for m in c.messages
+        if m["role"] == "assistant"
+    )
+    return {"supervised_tokens": sum(e.supervised for e in examples), "hangul_syllables": syllables}
+
+
+def _packed_rows_per_step(args: argparse.Namespace, config, tokenizer) -> int:
+    """Packed rows per recipe step such that the recipe takes as many optimizer steps as the baseline
+    (fewer, fuller steps would learn less in one epoch and blur the validation-loss comparison)."""
+    from insabot.finetune.packing import pack
+    from insabot.finetune.train import render_all
+
+    examples, _ = render_all(_split(config, "train")[: config.data.limit], tokenizer, config.data.max_seq_len)
+    baseline_steps = math.ceil(len(examples) / args.batch_size)
+    return max(1, round(len(pack(examples, config.data.max_seq_len)) / baseline_steps))
 
 
 def run_recipe(args: argparse.Namespace, out: Path) -> dict:
@@ -70,18 +99,20 @@ def run_recipe(args: argparse.Namespace, out: Path) -> dict:
     from insabot.finetune.train import latest_checkpoint, train
     from insabot.models.loading import resolve
 
+    location = resolve(args.model).location
+    tokenizer = AutoTokenizer.from_pretrained(location)
     config = _config(args, out)
+    config = _config(args, out, _packed_rows_per_step(args, config, tokenizer))
     train(config, progress=False)
     # the training loop's own clock (state.json), like the baseline's trainer.train(): model loading,
     # data rendering and the final adapter save are outside both timings
-    seconds = json.loads((latest_checkpoint(out) / "state.json").read_text())["seconds"]
-    location = resolve(args.model).location
-    tokenizer = AutoTokenizer.from_pretrained(location)
+    state = json.loads((latest_checkpoint(out) / "state.json").read_text())
     model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(location), str(out / "adapter"))
     return {
-        "seconds": seconds,
-        "supervised_tokens": _supervised_tokens(config, tokenizer),
-        "validation_loss": _validation_loss(model, tokenizer, config),
+        "seconds": state["seconds"],
+        "steps": state["step"],
+        **_supervised(config, tokenizer),
+        "validation_loss": _validation_loss(model, tokenizer, config, args.validation),
     }
 
 
@@ -96,8 +127,6 @@ def run_baseline(args: argparse.Namespace, out: Path) -> dict:
         TrainingArguments,
     )
 
-    from insabot.finetune.splits import assign_splits, load_frozen
-    from insabot.finetune.train import load_conversations
     from insabot.models.loading import resolve
 
     config = _config(args, out)
@@ -116,7 +145,7 @@ def run_baseline(args: argparse.Namespace, out: Path) -> dict:
             task_type="CAUSAL_LM",
         ),
     )
-    train = assign_splits(load_conversations(config), frozen=load_frozen())["train"][: config.data.limit]
+    train = _split(config, "train")[: config.data.limit]
     rows = [
         tokenizer(
             tokenizer.apply_chat_template(c.messages, tokenize=False),
@@ -150,27 +179,14 @@ def run_baseline(args: argparse.Namespace, out: Path) -> dict:
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
-        "supervised_tokens": _supervised_tokens(config, tokenizer),
-        "validation_loss": _validation_loss(model, tokenizer, config),
+        "steps": trainer.state.global_step,
+        **_supervised(config, tokenizer),
+        "validation_loss": _validation_loss(model, tokenizer, config, args.validation),
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--model", default="smollm2-135m")
-    parser.add_argument("--conversations", type=int, default=96)
-    parser.add_argument("--max-seq-len", type=int, default=1024)
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--variant", choices=("recipe", "baseline"), help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.variant:  # child process: one variant, JSON on the last line
-        result = (run_recipe if args.variant == "recipe" else run_baseline)(args, Path(args.out))
-        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps(result))
-        return
+def compare(args: argparse.Namespace) -> dict[str, dict]:
+    """Baseline and recipe on `args.model`, each in a fresh process."""
     results = {}
     for variant in ("baseline", "recipe"):
         out = Path(tempfile.mkdtemp(prefix=f"insabot-bench-{variant}-"))
@@ -182,32 +198,56 @@ def main() -> None:
             variant,
             "--out",
             str(out / "run"),
-            "--model",
-            args.model,
-            "--conversations",
-            str(args.conversations),
-            "--max-seq-len",
-            str(args.max_seq_len),
-            "--batch-size",
-            str(args.batch_size),
         ]
+        for option in ("model", "conversations", "validation", "max_seq_len", "batch_size"):
+            command += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
         completed = subprocess.run(command, capture_output=True, text=True)
         if completed.returncode != 0:
-            raise SystemExit(f"{variant} failed:\n{completed.stderr[-3000:]}")
+            raise SystemExit(f"{args.model} {variant} failed:\n{completed.stderr[-3000:]}")
         results[variant] = json.loads(completed.stdout.strip().splitlines()[-1])
-    print(f"model {args.model}, {args.conversations} train conversations, one epoch, LoRA r16 all-linear")
-    print(f"{'':<10}{'wall s':>9}{'sup. tok/s':>12}{'peak MiB':>10}{'val loss':>10}")
-    for variant, r in results.items():
-        rate = r["supervised_tokens"] / r["seconds"]
-        print(
-            f"{variant:<10}{r['seconds']:>9.1f}{rate:>12.1f}{r['peak_rss_mib']:>10.0f}{r['validation_loss']:>10.4f}"
-        )
-    base, ours = results["baseline"], results["recipe"]
-    print(
-        f"speed-up: {base['seconds'] / ours['seconds']:.2f}x; validation loss delta: "
-        f"{ours['validation_loss'] - base['validation_loss']:+.4f}; peak memory ratio: "
-        f"{ours['peak_rss_mib'] / base['peak_rss_mib']:.2f}"
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--models", nargs="+", default=["smollm2-135m", "gemma3-270m"])
+    parser.add_argument("--conversations", type=int, default=48)
+    parser.add_argument("--validation", type=int, default=48, help="validation conversations scored")
+    parser.add_argument("--max-seq-len", type=int, default=1024)
+    parser.add_argument("--batch-size", type=int, default=4, help="conversations per baseline step")
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", choices=("recipe", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:  # child process: one variant, JSON on the last line
+        result = (run_recipe if args.variant == "recipe" else run_baseline)(args, Path(args.out))
+        result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(result))
+        return
+    print(
+        f"{args.conversations} train conversations, one epoch, LoRA r16 all-linear, "
+        f"validation loss on {args.validation} validation conversations (assistant tokens)"
+    )
+    header = f"{'variant':<10}{'steps':>6}{'wall s':>8}{'sup. tok/s':>11}{'syll./s':>9}{'peak MiB':>9}{'val loss':>9}"
+    for model in args.models:
+        args.model = model
+        results = compare(args)
+        print(f"model: {model}\n{header}")
+        for variant, r in results.items():
+            print(
+                f"{variant:<10}{r['steps']:>6}{r['seconds']:>8.1f}"
+                f"{r['supervised_tokens'] / r['seconds']:>11.1f}{r['hangul_syllables'] / r['seconds']:>9.1f}"
+                f"{r['peak_rss_mib']:>9.0f}{r['validation_loss']:>9.4f}"
+            )
+        base, ours = results["baseline"], results["recipe"]
+        print(
+            f"{model}: speed-up {base['seconds'] / ours['seconds']:.2f}x; validation loss delta "
+            f"{ours['validation_loss'] - base['validation_loss']:+.4f}; peak memory ratio "
+            f"{ours['peak_rss_mib'] / base['peak_rss_mib']:.2f}\n",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
