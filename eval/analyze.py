@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from insabot.chat import nfc
+from insabot.eval.fluency import fluency_scores
 from insabot.eval.locality import hangul_share, latin_leak, local_refs, other_script_leak
 from insabot.eval.markers import Markers, style_markers
 from insabot.eval.speech_level import SentenceLevel, overall_level, sentence_levels
@@ -22,11 +23,15 @@ class Analysis:
     other_script_leak: list[str]
     markers: Markers
     local_refs: list[str]
+    fluency: float | None
+    """Kiwi's language-model log-probability per Hangul syllable (see fluency.py); higher reads more Korean."""
 
     def as_dict(self) -> dict:
         row = asdict(self)
         if self.hangul_share is not None:
             row["hangul_share"] = round(self.hangul_share, 4)
+        if self.fluency is not None:
+            row["fluency"] = round(self.fluency, 3)
         return row
 
 
@@ -43,6 +48,7 @@ def analyze(texts: Iterable[str]) -> list[Analysis]:
             other_script_leak=other_script_leak(text),
             markers=style_markers(text),
             local_refs=local_refs(text),
+            fluency=fluency,
         )
-        for text, sentences in zip(texts, sentence_levels(texts), strict=True)
+        for text, sentences, fluency in zip(texts, sentence_levels(texts), fluency_scores(texts), strict=True)
     ]

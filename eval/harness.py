@@ -31,6 +31,7 @@ METRICS = (
     "tone_adherence_jondaetmal",
     "consistency",
     "hangul_share",
+    "korean_fluency",
     "latin_leak_rate",
     "other_script_leak_rate",
     "style_marker_rate",
@@ -143,6 +144,12 @@ def run_probes(
         bar.update(len(batch))
     bar.close()
     seconds = time.perf_counter() - started
+    return score_rows(rows), seconds
+
+
+def score_rows(rows: list[dict]) -> list[dict]:
+    """Add the analysers' fields and the per-probe verdicts to rows that hold probe fields and a reply
+    (replacing any from an earlier scoring)."""
     for row, analysis in zip(rows, analyze(r["reply"] for r in rows), strict=True):
         levels = [s.level for s in analysis.sentences]
         row.update({k: v for k, v in analysis.as_dict().items() if k != "text"})
@@ -152,7 +159,7 @@ def run_probes(
         row["keyword_hit"] = any(k in row["reply"] for k in row["keywords"]) if row["keywords"] else None
         row["echo"] = len(row["prompt"]) >= 8 and row["prompt"] in row["reply"]
         row["repeated"] = _has_repeated_ngram(row["reply"].split(), 3)
-    return rows, seconds
+    return rows
 
 
 def _has_repeated_ngram(words: list[str], n: int) -> bool:
@@ -169,6 +176,11 @@ def _share(rows: list[dict], predicate) -> float | None:
     return round(sum(bool(predicate(r)) for r in rows) / len(rows), 4) if rows else None
 
 
+def _mean(values) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(sum(present) / len(present), 3) if present else None
+
+
 def aggregate(rows: list[dict], seconds: float, perplexity: float | None) -> dict[str, Any]:
     replies = [r["reply"] for r in rows]
     syllables = sum(len(HANGUL_SYLLABLE.findall(r)) for r in replies)
@@ -182,6 +194,7 @@ def aggregate(rows: list[dict], seconds: float, perplexity: float | None) -> dic
         ),
         "consistency": _share([r for r in rows if r["turns"] > 1], lambda r: r["tone_ok"]),
         "hangul_share": round(sum(r["hangul_share"] or 0.0 for r in rows) / len(rows), 4) if rows else None,
+        "korean_fluency": _mean(r.get("fluency") for r in rows),
         "latin_leak_rate": _share(rows, lambda r: r["latin_leak"]),
         "other_script_leak_rate": _share(rows, lambda r: r["other_script_leak"]),
         "style_marker_rate": _share(
@@ -245,6 +258,25 @@ def evaluate_model(config: Config, progress: bool = True) -> tuple[dict[str, Any
         "seconds": round(seconds, 1),
         "metrics": aggregate(rows, seconds, perplexity),
     }
+    return report, rows
+
+
+def rescore(run_dir: Path) -> tuple[dict[str, Any], list[dict]]:
+    """A finished eval run scored again by the current analysers, from its replies.jsonl (no generation):
+    generation time and perplexity are kept from its report.json."""
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    replies = run_dir / "replies.jsonl"
+    rows = []
+    for number, line in enumerate(replies.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{replies}:{number}: not a JSON row ({exc.msg})") from None
+    metrics = report["metrics"]
+    report["metrics"] = aggregate(score_rows(rows), report["seconds"], metrics.get("perplexity"))
+    # speeds as measured (report.json keeps the generation time rounded to 0.1 s)
+    for name in ("tokens_per_s", "seconds_per_hangul_syllable"):
+        report["metrics"][name] = metrics.get(name)
     return report, rows
 
 

@@ -246,17 +246,24 @@ def build_parser() -> argparse.ArgumentParser:
         "eval",
         help="tone and locality evaluation on the frozen probe set (report.json/md/png)",
         description="Generate replies to the probe set (greedy, fixed seed), score tone adherence, consistency, "
-        "Hangul share, leakage, markers, local references, slang/local-knowledge probes, fluency guards and "
-        "test-split perplexity. Exits 1 when a threshold of the suite config (eval.minimum / eval.maximum) fails.",
+        "Hangul share, Korean fluency (Kiwi's language-model score per syllable), leakage, markers, local "
+        "references, slang/local-knowledge probes, fluency guards and test-split perplexity. Exits 1 when a threshold of the suite config (eval.minimum / eval.maximum) fails.",
         epilog="examples:\n  insabot eval --config configs/eval/full.yaml --model gemma3-270m --adapter runs/gemma3-ko-casual\n"
         "  insabot eval --config configs/eval/full.yaml --model gemma3-270m --set eval.output_dir=runs/eval-base\n"
-        "  insabot eval --config configs/eval/full.yaml --adapter ... --compare runs/eval-base/report.json",
+        "  insabot eval --config configs/eval/full.yaml --adapter ... --compare runs/eval-base/report.json\n"
+        "  insabot eval --rescore runs/eval-base   # score saved replies again with the current analysers",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_args(evaluate)
     _add_model_args(evaluate)
     evaluate.add_argument(
         "--compare", default=None, metavar="REPORT", help="another run's report.json to show deltas against"
+    )
+    evaluate.add_argument(
+        "--rescore",
+        default=None,
+        metavar="RUN",
+        help="score an earlier eval output_dir's replies.jsonl again (no generation) and rewrite its report",
     )
     evaluate.set_defaults(handler=_eval)
 
@@ -581,14 +588,20 @@ def _generate(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from insabot.eval.harness import check_threshold_names, evaluate_model, threshold_failures
+    from insabot.eval.harness import check_threshold_names, evaluate_model, rescore, threshold_failures
     from insabot.eval.report import markdown, write_report
 
     config = _resolve_config(args)
     check_threshold_names(config)
     compare = json.loads(Path(args.compare).read_text(encoding="utf-8")) if args.compare else None
-    report, rows = evaluate_model(config)
-    out = Path(config.eval.output_dir)
+    if args.rescore:
+        out = Path(args.rescore)
+        if not (out / "replies.jsonl").is_file() or not (out / "report.json").is_file():
+            raise InputError(f"--rescore {out}: no replies.jsonl and report.json there (an eval output_dir)")
+        report, rows = rescore(out)
+    else:
+        report, rows = evaluate_model(config)
+        out = Path(config.eval.output_dir)
     write_report(out, report, rows, compare)
     print(markdown(report, compare))
     print(f"wrote {out / 'report.json'}, report.md, report.png and replies.jsonl", file=sys.stderr)

@@ -113,3 +113,16 @@ def test_nfc_and_order_are_kept():
     texts = [unicodedata.normalize("NFD", "가자"), "가요", "갑니다"]
     assert [a.level for a in analyze(texts)] == ["banmal", "haeyo", "hapsyo"]
     assert analyze(texts)[0].text == "가자"
+
+
+def test_fluency_ranks_natural_chat_above_word_salad_and_non_words():
+    natural, salad, non_words, too_short = analyze(
+        [
+            "점심은 밥집에서 먹는 게 제일 맛있어",
+            "단어와 사람이 종류에서 죽어도 원리부터 직책에서 정도로",  # real words, no sense
+            "이 걸일 데럽 ㅋㅋ",  # Hangul that is not Korean (SmolLM2 after a small LoRA)
+            "헐",
+        ]
+    )
+    assert natural.fluency > -4.5 > salad.fluency > -6 > non_words.fluency
+    assert too_short.fluency is None and too_short.as_dict()["fluency"] is None

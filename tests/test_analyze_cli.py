@@ -38,6 +38,7 @@ def test_plain_text_keeps_empty_lines_as_rows(tmp_path, capsys):
         "other_script_leak",
         "markers",
         "local_refs",
+        "fluency",
     }
 
 

@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -72,7 +73,7 @@ def test_model_info_of_the_embedded_default(capsys):
     assert lines["name"] == "smollm2-135m"
     assert lines["architecture"] == "LlamaForCausalLM"
     assert lines["parameters"] == "134515008"
-    assert lines["path"].endswith("smollm2-135m-0.1.2")
+    assert Path(lines["path"]).name.startswith("smollm2-135m-0.1.2")
 
 
 def test_chat_serves_the_web_ui_with_login_and_address_flags(capsys):

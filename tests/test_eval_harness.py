@@ -101,6 +101,15 @@ def test_ci_suite_runs_end_to_end_and_writes_reports(ci_args, tmp_path, capsys):
     )
     assert "| replies | 24 | 24 | +0 |" in capsys.readouterr().out
 
+    # rescoring the saved replies (no model) reproduces the report; a broken row is named by file and line
+    before = report["metrics"]
+    assert main(["eval", "--rescore", str(out)]) == 0
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["metrics"] == before
+    lines = (out / "replies.jsonl").read_text(encoding="utf-8").splitlines()
+    (out / "replies.jsonl").write_text("\n".join([*lines[:2], '{"reply": ', *lines[3:]]), encoding="utf-8")
+    assert main(["eval", "--rescore", str(out)]) == 2
+    assert f"{out / 'replies.jsonl'}:3: not a JSON row" in capsys.readouterr().err
+
 
 def test_a_broken_threshold_fails_with_a_clear_message(ci_args, capsys):
     quick = [
