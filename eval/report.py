@@ -92,14 +92,15 @@ def plot(reports: list[dict[str, Any]], out: Path) -> None:
 
     names = [n for n in PLOTTED if any(isinstance(r["metrics"].get(n), (int, float)) for r in reports)]
     width = 0.8 / len(reports)
-    figure, axis = plt.subplots(figsize=(10, 4.5))
+    figure, axis = plt.subplots(figsize=(12, 4.5))
     for index, item in enumerate(reports):
         values = [item["metrics"].get(n) or 0.0 for n in names]
         axis.bar([i + index * width for i in range(len(names))], values, width, label=label(item))
     axis.set_xticks([i + width * (len(reports) - 1) / 2 for i in range(len(names))])
     axis.set_xticklabels([n + (" ↓" if n in LOWER_IS_BETTER else "") for n in names], rotation=35, ha="right")
     axis.set_ylim(0, 1.05)
-    axis.legend()
+    # beside the axes, not over them: with four reports an inside legend hides bars
+    axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     axis.grid(axis="y", alpha=0.3)
     axis.set_title("insabot eval (↓ = lower is better)")
     figure.tight_layout()
