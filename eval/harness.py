@@ -18,37 +18,13 @@ from typing import Any
 from insabot.chat import build_conversation, system_prompt_for
 from insabot.config import Config, ConfigError
 from insabot.eval.analyze import analyze
+from insabot.eval.metrics import METRICS
 from insabot.eval.speech_level import matches_tone
 from insabot.generation import generate_batch
 from insabot.models.loading import LoadedModel
 
 PROBES = Path(__file__).parent / "data" / "probes.jsonl"
 HANGUL_SYLLABLE = re.compile(r"[가-힣]")
-METRICS = (
-    "replies",
-    "tone_adherence",
-    "tone_adherence_banmal",
-    "tone_adherence_jondaetmal",
-    "consistency",
-    "hangul_share",
-    "korean_fluency",
-    "latin_leak_rate",
-    "other_script_leak_rate",
-    "style_marker_rate",
-    "local_ref_rate",
-    "slang_score",
-    "local_score",
-    "distinct_1",
-    "distinct_2",
-    "repetition_rate",
-    "echo_rate",
-    "empty_rate",
-    "truncated_rate",
-    "degenerate_rate",
-    "perplexity",
-    "tokens_per_s",
-    "seconds_per_hangul_syllable",
-)
 
 
 @dataclass(frozen=True)

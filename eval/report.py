@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-# Metrics in [0, 1] that the picture shows; higher is better unless listed in LOWER_IS_BETTER.
+from insabot.eval.metrics import LOWER_IS_BETTER
+
+# Metrics in [0, 1] that the picture shows (the lower-is-better ones get a ↓).
 PLOTTED = (
     "tone_adherence",
     "consistency",
@@ -20,17 +22,6 @@ PLOTTED = (
     "degenerate_rate",
     "truncated_rate",
 )
-LOWER_IS_BETTER = {
-    "latin_leak_rate",
-    "other_script_leak_rate",
-    "repetition_rate",
-    "echo_rate",
-    "empty_rate",
-    "truncated_rate",
-    "degenerate_rate",
-    "perplexity",
-    "seconds_per_hangul_syllable",
-}
 
 
 def label(report: dict[str, Any]) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from insabot.cli import main
-from insabot.eval.harness import METRICS, aggregate, load_probes, probes_dataset
+from insabot.eval.harness import aggregate, load_probes, probes_dataset
+from insabot.eval.metrics import LOWER_IS_BETTER, METRICS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -54,7 +55,7 @@ def test_aggregate_on_known_rows():
         row("몰라", kind="slang", keywords=["열받"]),
     ]
     metrics = aggregate(rows, seconds=2.0, perplexity=None)
-    assert set(metrics) == set(METRICS)
+    assert list(metrics) == list(METRICS) and set(METRICS) >= LOWER_IS_BETTER
     assert metrics["tone_adherence"] == 0.8
     assert metrics["tone_adherence_jondaetmal"] == 0.5
     assert metrics["slang_score"] == 0.5
