@@ -1,41 +1,29 @@
-"""The eval's metric names in report order, and which way is better: one table for the harness (which
-computes them and checks threshold names) and the reports (which mark the lower-is-better ones)."""
+"""The eval's metrics in report order, each with whether lower is better: one table for the harness
+(which computes them and checks threshold names) and the reports (which mark the lower-is-better ones)."""
 
-LOWER_IS_BETTER = frozenset(
-    {
-        "latin_leak_rate",
-        "other_script_leak_rate",
-        "repetition_rate",
-        "echo_rate",
-        "empty_rate",
-        "truncated_rate",
-        "degenerate_rate",
-        "perplexity",
-        "seconds_per_hangul_syllable",
-    }
-)
-METRICS = (
-    "replies",
-    "tone_adherence",
-    "tone_adherence_banmal",
-    "tone_adherence_jondaetmal",
-    "consistency",
-    "hangul_share",
-    "korean_fluency",
-    "latin_leak_rate",
-    "other_script_leak_rate",
-    "style_marker_rate",
-    "local_ref_rate",
-    "slang_score",
-    "local_score",
-    "distinct_1",
-    "distinct_2",
-    "repetition_rate",
-    "echo_rate",
-    "empty_rate",
-    "truncated_rate",
-    "degenerate_rate",
-    "perplexity",
-    "tokens_per_s",
-    "seconds_per_hangul_syllable",
-)
+METRICS: dict[str, bool] = {
+    "replies": False,
+    "tone_adherence": False,
+    "tone_adherence_banmal": False,
+    "tone_adherence_jondaetmal": False,
+    "consistency": False,
+    "hangul_share": False,
+    "korean_fluency": False,
+    "latin_leak_rate": True,
+    "other_script_leak_rate": True,
+    "style_marker_rate": False,
+    "local_ref_rate": False,
+    "slang_score": False,
+    "local_score": False,
+    "distinct_1": False,
+    "distinct_2": False,
+    "repetition_rate": True,
+    "echo_rate": True,
+    "empty_rate": True,
+    "truncated_rate": True,
+    "degenerate_rate": True,
+    "perplexity": True,
+    "tokens_per_s": False,
+    "seconds_per_hangul_syllable": True,
+}
+LOWER_IS_BETTER = frozenset(name for name, lower in METRICS.items() if lower)

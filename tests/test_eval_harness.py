@@ -55,7 +55,7 @@ def test_aggregate_on_known_rows():
         row("몰라", kind="slang", keywords=["열받"]),
     ]
     metrics = aggregate(rows, seconds=2.0, perplexity=None)
-    assert list(metrics) == list(METRICS) and set(METRICS) >= LOWER_IS_BETTER
+    assert list(metrics) == list(METRICS) and "perplexity" in LOWER_IS_BETTER
     assert metrics["tone_adherence"] == 0.8
     assert metrics["tone_adherence_jondaetmal"] == 0.5
     assert metrics["slang_score"] == 0.5
