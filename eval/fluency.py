@@ -11,12 +11,11 @@ Higher is better; it is a score for comparing models on the same probes, not a p
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
+from insabot.eval.locality import HANGUL_SYLLABLE
 from insabot.eval.speech_level import kiwi
 
-HANGUL_SYLLABLE = re.compile(r"[가-힣]")
 MIN_SYLLABLES = 2
 """Shorter texts ("ㅇㅇ", "헐") get no score: one syllable says nothing about fluency."""
 

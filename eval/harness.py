@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,13 +17,13 @@ from typing import Any
 from insabot.chat import build_conversation, system_prompt_for
 from insabot.config import Config, ConfigError
 from insabot.eval.analyze import analyze
+from insabot.eval.locality import HANGUL_SYLLABLE
 from insabot.eval.metrics import METRICS
 from insabot.eval.speech_level import matches_tone
 from insabot.generation import generate_batch
 from insabot.models.loading import LoadedModel
 
 PROBES = Path(__file__).parent / "data" / "probes.jsonl"
-HANGUL_SYLLABLE = re.compile(r"[가-힣]")
 
 
 @dataclass(frozen=True)
@@ -240,14 +239,10 @@ def evaluate_model(config: Config, progress: bool = True) -> tuple[dict[str, Any
 def rescore(run_dir: Path) -> tuple[dict[str, Any], list[dict]]:
     """A finished eval run scored again by the current analysers, from its replies.jsonl (no generation):
     generation time and perplexity are kept from its report.json."""
+    from insabot.finetune.conversations import read_jsonl
+
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
-    replies = run_dir / "replies.jsonl"
-    rows = []
-    for number, line in enumerate(replies.read_text(encoding="utf-8").splitlines(), start=1):
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{replies}:{number}: not a JSON row ({exc.msg})") from None
+    rows = [row for _, row in read_jsonl(run_dir / "replies.jsonl")]
     metrics = report["metrics"]
     report["metrics"] = aggregate(score_rows(rows), report["seconds"], metrics.get("perplexity"))
     # speeds as measured (report.json keeps the generation time rounded to 0.1 s)

@@ -8,6 +8,8 @@ import unicodedata
 
 from insabot.eval.lexicons import loan_tokens, local_terms
 
+HANGUL_SYLLABLE = re.compile(r"[가-힣]")
+"""Composed syllables only (not jamo): what eval speed and fluency are counted per."""
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9'&\-]*")
 _MBTI = re.compile(r"^[EI][NS][TF][JP]$", re.IGNORECASE)
 _OTHER_SCRIPTS = re.compile(

@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-HANGUL_SYLLABLE = re.compile("[가-힣]")
 
 
 def _config(args: argparse.Namespace, out: Path, batch_size: int | None = None):
@@ -66,30 +63,29 @@ def _validation_loss(model, tokenizer, config, limit: int) -> float:
     return evaluate(model, batches, pad, precision_dtype("fp32", "cpu"), "cpu")
 
 
-def _supervised(config, tokenizer) -> dict:
-    """Supervised tokens and the Hangul syllables of the supervised (assistant) text of the subset."""
+def _train_subset(config, tokenizer) -> tuple[list, list]:
+    """The bench's train conversations and their rendered examples."""
     from insabot.finetune.train import render_all
 
     train = _split(config, "train")[: config.data.limit]
-    examples, _ = render_all(train, tokenizer, config.data.max_seq_len)
-    syllables = sum(
-        len(HANGUL_SYLLABLE.findall(m["content"]))
-        for c in train
-        for m in c.messages
-        if m["role"] == "assistant"
-    )
+    return train, render_all(train, tokenizer, config.data.max_seq_len)[0]
+
+
+def _supervised(train: list, examples: list) -> dict:
+    """Supervised tokens and the Hangul syllables of the supervised (assistant) text of the subset."""
+    from insabot.eval.locality import HANGUL_SYLLABLE
+
+    syllables = sum(len(HANGUL_SYLLABLE.findall(text)) for c in train for text in c.turns("assistant"))
     return {"supervised_tokens": sum(e.supervised for e in examples), "hangul_syllables": syllables}
 
 
-def _packed_rows_per_step(args: argparse.Namespace, config, tokenizer) -> int:
+def _packed_rows_per_step(args: argparse.Namespace, examples: list) -> int:
     """Packed rows per recipe step such that the recipe takes as many optimizer steps as the baseline
     (fewer, fuller steps would learn less in one epoch and blur the validation-loss comparison)."""
     from insabot.finetune.packing import pack
-    from insabot.finetune.train import render_all
 
-    examples, _ = render_all(_split(config, "train")[: config.data.limit], tokenizer, config.data.max_seq_len)
     baseline_steps = math.ceil(len(examples) / args.batch_size)
-    return max(1, round(len(pack(examples, config.data.max_seq_len)) / baseline_steps))
+    return max(1, round(len(pack(examples, args.max_seq_len)) / baseline_steps))
 
 
 def run_recipe(args: argparse.Namespace, out: Path) -> dict:
@@ -101,8 +97,8 @@ def run_recipe(args: argparse.Namespace, out: Path) -> dict:
 
     location = resolve(args.model).location
     tokenizer = AutoTokenizer.from_pretrained(location)
-    config = _config(args, out)
-    config = _config(args, out, _packed_rows_per_step(args, config, tokenizer))
+    subset, examples = _train_subset(_config(args, out), tokenizer)
+    config = _config(args, out, _packed_rows_per_step(args, examples))
     train(config, progress=False)
     # the training loop's own clock (state.json), like the baseline's trainer.train(): model loading,
     # data rendering and the final adapter save are outside both timings
@@ -111,7 +107,7 @@ def run_recipe(args: argparse.Namespace, out: Path) -> dict:
     return {
         "seconds": state["seconds"],
         "steps": state["step"],
-        **_supervised(config, tokenizer),
+        **_supervised(subset, examples),
         "validation_loss": _validation_loss(model, tokenizer, config, args.validation),
     }
 
@@ -145,7 +141,7 @@ def run_baseline(args: argparse.Namespace, out: Path) -> dict:
             task_type="CAUSAL_LM",
         ),
     )
-    train = _split(config, "train")[: config.data.limit]
+    train, examples = _train_subset(config, tokenizer)
     rows = [
         tokenizer(
             tokenizer.apply_chat_template(c.messages, tokenize=False),
@@ -180,7 +176,7 @@ def run_baseline(args: argparse.Namespace, out: Path) -> dict:
     return {
         "seconds": seconds,
         "steps": trainer.state.global_step,
-        **_supervised(config, tokenizer),
+        **_supervised(train, examples),
         "validation_loss": _validation_loss(model, tokenizer, config, args.validation),
     }
 

@@ -86,12 +86,13 @@ def generate_kwargs(gen: GenerationConfig, tokenizer: Any, model: Any) -> dict[s
         kwargs.update(temperature=gen.temperature, top_p=gen.top_p)
     else:  # greedy: make the model's own sampling defaults (generation_config.json) not apply
         kwargs.update(temperature=None, top_p=None, top_k=None)
-    if gen.repetition_penalty != 1.0 and gen.penalize_end_tokens:
-        kwargs["repetition_penalty"] = gen.repetition_penalty
-    elif gen.repetition_penalty != 1.0:
-        kwargs["logits_processor"] = LogitsProcessorList(
-            [RepetitionPenaltyExceptEnd(gen.repetition_penalty, ends)]
-        )
+    if gen.repetition_penalty != 1.0:
+        if gen.penalize_end_tokens:  # the stock processor, for the stopping comparison only
+            kwargs["repetition_penalty"] = gen.repetition_penalty
+        else:
+            kwargs["logits_processor"] = LogitsProcessorList(
+                [RepetitionPenaltyExceptEnd(gen.repetition_penalty, ends)]
+            )
     return kwargs
 
 

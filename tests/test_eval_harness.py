@@ -109,7 +109,7 @@ def test_ci_suite_runs_end_to_end_and_writes_reports(ci_args, tmp_path, capsys):
     lines = (out / "replies.jsonl").read_text(encoding="utf-8").splitlines()
     (out / "replies.jsonl").write_text("\n".join([*lines[:2], '{"reply": ', *lines[3:]]), encoding="utf-8")
     assert main(["eval", "--rescore", str(out)]) == 2
-    assert f"{out / 'replies.jsonl'}:3: not a JSON row" in capsys.readouterr().err
+    assert f"{out / 'replies.jsonl'}:3: not valid JSON" in capsys.readouterr().err
 
 
 def test_a_broken_threshold_fails_with_a_clear_message(ci_args, capsys):
