@@ -79,13 +79,17 @@ def _supervised(train: list, examples: list) -> dict:
     return {"supervised_tokens": sum(e.supervised for e in examples), "hangul_syllables": syllables}
 
 
-def _packed_rows_per_step(args: argparse.Namespace, examples: list) -> int:
-    """Packed rows per recipe step such that the recipe takes as many optimizer steps as the baseline
-    (fewer, fuller steps would learn less in one epoch and blur the validation-loss comparison)."""
+def _recipe_batch_size(args: argparse.Namespace, examples: list) -> int:
+    """The recipe's train.batch_size (a micro-batch is one packed row of batch_size × max_seq_len
+    tokens) that gives it as many optimizer steps as the baseline, or the nearest count (fewer,
+    fuller steps would learn less in one epoch and blur the validation-loss comparison)."""
     from insabot.finetune.packing import pack
 
     baseline_steps = math.ceil(len(examples) / args.batch_size)
-    return max(1, round(len(pack(examples, args.max_seq_len)) / baseline_steps))
+    return min(
+        range(1, args.batch_size + 1),
+        key=lambda size: abs(len(pack(examples, args.max_seq_len * size)) - baseline_steps),
+    )
 
 
 def run_recipe(args: argparse.Namespace, out: Path) -> dict:
@@ -98,7 +102,7 @@ def run_recipe(args: argparse.Namespace, out: Path) -> dict:
     location = resolve(args.model).location
     tokenizer = AutoTokenizer.from_pretrained(location)
     subset, examples = _train_subset(_config(args, out), tokenizer)
-    config = _config(args, out, _packed_rows_per_step(args, examples))
+    config = _config(args, out, _recipe_batch_size(args, examples))
     train(config, progress=False)
     # the training loop's own clock (state.json), like the baseline's trainer.train(): model loading,
     # data rendering and the final adapter save are outside both timings

@@ -1,8 +1,9 @@
 """The LoRA fine-tune recipe: a short loop of our own, top to bottom.
 
-Why not transformers' Trainer or TRL: the speed on CPU comes from (1) packing with per-conversation
-position ids, (2) running the LM head only on supervised positions and (3) bf16 autocast; (2) means
-owning the loss, and with it the loop is ~the same length as the Trainer configuration would be.
+Why not transformers' Trainer or TRL: the speed on CPU comes from (1) best-fit packing with
+per-conversation position ids and attention computed per conversation (finetune/attention.py),
+(2) running the LM head only on supervised positions and (3) bf16 autocast; (2) means owning the
+loss, and with it the loop is ~the same length as the Trainer configuration would be.
 
 Run directory (train.output_dir): config.yaml, metrics.jsonl, checkpoints/step-N (atomic, resumable),
 adapter/ (final LoRA + tokenizer + chat template), loss.png, README.md (model card).
@@ -24,6 +25,7 @@ from typing import Any
 import torch
 
 from insabot.config import Config, dump_config
+from insabot.finetune.attention import use_packed_attention
 from insabot.finetune.conversations import Conversation, load_corpus, read_conversations
 from insabot.finetune.loss import supervised_loss_sum
 from insabot.finetune.packing import Packed, collate, pack
@@ -93,12 +95,32 @@ def render_all(conversations: list[Conversation], tokenizer: Any, max_len: int) 
     return examples, sum(e.truncated for e in examples)
 
 
-def batches_for_epoch(examples: list[Example], config: Config, epoch: int) -> list[list[Packed]]:
+def micro_batches(
+    examples: list[Example], config: Config, shuffler: random.Random | None = None
+) -> list[list[Packed]]:
+    """With packing, a micro-batch is one padding-free row of up to batch_size × max_seq_len tokens
+    (the layout of transformers' DataCollatorWithFlattening): the position ids keep conversations
+    apart, so it costs what batch_size rows of max_seq_len cost, minus their padding, and a
+    best-fit-packed long row wastes less than several short ones (SmolLM2 at 1024: 89 % → 98 % full
+    on the bench's 48 conversations). Without packing: batch_size conversations, padded to the longest.
+    `shuffler` shuffles the conversations before packing and the rows after (best-fit decreasing hands
+    them out longest conversation first)."""
     order = list(examples)
-    random.Random(config.train.seed * 1000 + epoch).shuffle(order)
-    sequences = pack(order, config.data.max_seq_len, config.data.packing)
+    if shuffler:
+        shuffler.shuffle(order)
     size = config.train.batch_size
-    return [sequences[i : i + size] for i in range(0, len(sequences), size)]
+    if not config.data.packing:
+        rows = pack(order, config.data.max_seq_len, packing=False)
+        return [rows[i : i + size] for i in range(0, len(rows), size)]
+    rows = pack(order, config.data.max_seq_len * size)
+    if shuffler:
+        shuffler.shuffle(rows)
+    return [[row] for row in rows]
+
+
+def batches_for_epoch(examples: list[Example], config: Config, epoch: int) -> list[list[Packed]]:
+    """The epoch's micro-batches: a reproducible shuffle (what resume relies on)."""
+    return micro_batches(examples, config, random.Random(config.train.seed * 1000 + epoch))
 
 
 # ---------------------------------------------------------------------------------- model
@@ -141,7 +163,9 @@ def build_model(config: Config, device: str) -> tuple[Any, Any]:
         task_type="CAUSAL_LM",
         trainable_token_indices=_token_indices(tokenizer, lora.trainable_tokens) or None,
     )
-    return get_peft_model(model, peft_config), tokenizer
+    model = get_peft_model(model, peft_config)
+    use_packed_attention(model)
+    return model, tokenizer
 
 
 def _token_indices(tokenizer: Any, tokens: list[str]) -> list[int]:
@@ -255,11 +279,7 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
     train_conversations = splits["train"][: config.data.limit] if config.data.limit else splits["train"]
     train_examples, truncated = render_all(train_conversations, tokenizer, config.data.max_seq_len)
     val_examples, val_truncated = render_all(splits["validation"], tokenizer, config.data.max_seq_len)
-    val_batches = [pack(val_examples, config.data.max_seq_len, config.data.packing)]
-    val_batches = [
-        val_batches[0][i : i + config.train.batch_size]
-        for i in range(0, len(val_batches[0]), config.train.batch_size)
-    ]
+    val_batches = micro_batches(val_examples, config)
     micro_per_step = config.train.grad_accum * dist.world
     steps_per_epoch = max(1, len(batches_for_epoch(train_examples, config, 0)) // micro_per_step)
     total_steps = config.train.max_steps or max(1, math.ceil(steps_per_epoch * config.train.epochs))

@@ -1,5 +1,6 @@
 """The fine-tune recipe on a tiny random Llama: masks, packing, loss, training, resume, export."""
 
+import itertools
 import json
 
 import pytest
@@ -7,10 +8,11 @@ import torch
 
 import insabot.finetune.train as train_module
 from insabot.config import load_config
+from insabot.finetune.attention import PACKED_ATTENTION, use_packed_attention
 from insabot.finetune.conversations import load_corpus
 from insabot.finetune.loss import reference_token_losses, supervised_loss_sum
 from insabot.finetune.packing import collate, pack
-from insabot.finetune.render import IGNORE, render
+from insabot.finetune.render import IGNORE, Example, render
 from insabot.finetune.splits import assign_splits
 
 CONVERSATION = [
@@ -60,13 +62,62 @@ def test_supervised_loss_matches_the_full_logits_loss(tiny, smol_tokenizer):
     torch.testing.assert_close(loss_sum, reference.sum(), atol=1e-4, rtol=1e-5)
 
 
-@pytest.mark.parametrize("architecture", ["llama", "gemma3"])
-def test_packing_keeps_conversations_apart(tiny, smol_tokenizer, architecture):
-    """Per-token losses of a packed batch equal those of each conversation run alone (on Gemma 3 too,
-    whose sliding-window layers must not see across conversations either)."""
-    from insabot.models.tiny import tiny_gemma3
+def _example(size: int) -> Example:
+    return Example(input_ids=[size] * size, labels=[IGNORE] * size, source=f"len{size}")
 
-    model = tiny[0] if architecture == "llama" else tiny_gemma3(smol_tokenizer)
+
+def test_best_fit_decreasing_packing_fills_sequences_and_keeps_every_conversation():
+    examples = [_example(size) for size in (3, 6, 2, 5, 4)]
+    packed = pack(examples, 10)
+    # in-order greedy would need three sequences: [3, 6], [2, 5], [4]
+    assert [[row.input_ids[i] for i in _starts(row)] for row in packed] == [[6, 4], [5, 3, 2]]
+    assert sorted(len(e.input_ids) for row in packed for e in _split(row)) == [2, 3, 4, 5, 6]
+    assert all(row.position_ids[start] == 0 for row in packed for start in _starts(row))
+    # a conversation longer than the budget (only when rendering did not truncate) gets its own sequence
+    assert [len(row) for row in pack([_example(12), _example(3)], 10)] == [12, 3]
+    # without packing: one sequence per conversation, input order kept
+    assert [len(row) for row in pack(examples, 10, packing=False)] == [3, 6, 2, 5, 4]
+
+
+def _starts(row) -> list[int]:
+    return [i for i, position in enumerate(row.position_ids) if position == 0]
+
+
+def _split(row) -> list[Example]:
+    bounds = [*_starts(row), len(row)]
+    return [_example(end - start) for start, end in itertools.pairwise(bounds)]
+
+
+def test_epoch_batches_are_a_reproducible_shuffle_of_all_conversations(tiny_dir, tiny_data, tmp_path):
+    config = tiny_config(tiny_dir, tiny_data, tmp_path / "run")  # batch_size 2, max_seq_len 512
+    examples = [_example(size) for size in range(100, 500, 10)]  # distinct sizes: one best-fit packing
+    epoch0 = train_module.batches_for_epoch(examples, config, 0)
+    assert epoch0 == train_module.batches_for_epoch(examples, config, 0)  # what resume relies on
+    assert epoch0 != train_module.batches_for_epoch(examples, config, 1)
+    # packed: each micro-batch is one padding-free row of up to batch_size x max_seq_len tokens
+    assert all(len(batch) == 1 and len(batch[0]) <= 2 * 512 for batch in epoch0)
+    rows = [batch[0].input_ids for batch in epoch0]
+    best_fit = [row.input_ids for row in pack(examples, 2 * 512)]
+    assert sorted(rows) == sorted(best_fit) and len(rows) > 5
+    assert rows != best_fit  # shuffled, not handed out longest conversation first
+    # unpacked: batch_size conversations per micro-batch
+    config.data.packing = False
+    unpacked = train_module.batches_for_epoch(examples, config, 0)
+    assert [len(batch) for batch in unpacked] == [2] * 20
+    assert all(row.conversations == 1 for batch in unpacked for row in batch)
+
+
+@pytest.mark.parametrize("attention", ["sdpa", PACKED_ATTENTION])
+@pytest.mark.parametrize("architecture", ["llama", "gemma3"])
+def test_packing_keeps_conversations_apart(smol_tokenizer, architecture, attention):
+    """Per-token losses of a packed batch equal those of each conversation run alone (on Gemma 3 too,
+    whose sliding-window layers must not see across conversations either), with transformers' own
+    block-diagonal mask and with the recipe's per-conversation attention."""
+    from insabot.models.tiny import tiny_gemma3, tiny_llama
+
+    model = tiny_llama(smol_tokenizer)[0] if architecture == "llama" else tiny_gemma3(smol_tokenizer)
+    if attention == PACKED_ATTENTION:
+        use_packed_attention(model)
     corpus = load_corpus()[:6]
     examples = [render(smol_tokenizer, c.messages, 512, c.source) for c in corpus]
     packed = pack(examples, 4096)
@@ -85,6 +136,24 @@ def test_packing_keeps_conversations_apart(tiny, smol_tokenizer, architecture):
     leaky = dict(batch, position_ids=torch.arange(batch["input_ids"].shape[1])[None])
     with torch.no_grad():
         assert abs(float(supervised_loss_sum(model, leaky)[0]) - alone_sum) > 0.5
+
+
+def test_packed_attention_equals_transformers_mask_on_a_batch(smol_tokenizer):
+    """Rows of one and of several conversations with padding tails, Gemma 3's grouped-query and
+    sliding-window layers (window 16 < the conversations): the same logits as the mask path.
+    (use_cache=False as in training: with a cache transformers builds a plain causal mask.)"""
+    from insabot.models.tiny import tiny_gemma3
+
+    model = tiny_gemma3(smol_tokenizer)
+    examples = [render(smol_tokenizer, c.messages, 512, c.source) for c in load_corpus()[6:14]]
+    sequences = pack(examples, 900)
+    assert len(sequences) >= 2 and max(s.conversations for s in sequences) >= 2
+    batch = {k: v for k, v in collate(sequences, 0).items() if k != "labels"}
+    with torch.no_grad():
+        masked = model(**batch, use_cache=False).logits
+        use_packed_attention(model)
+        per_conversation = model(**batch, use_cache=False).logits
+    torch.testing.assert_close(per_conversation, masked, atol=1e-4, rtol=1e-4)
 
 
 def test_splits_are_deterministic_stratified_and_disjoint():
