@@ -62,6 +62,52 @@ def test_supervised_loss_matches_the_full_logits_loss(tiny, smol_tokenizer):
     torch.testing.assert_close(loss_sum, reference.sum(), atol=1e-4, rtol=1e-5)
 
 
+@pytest.mark.parametrize("softcap", [None, 5.0])
+def test_frozen_head_cross_entropy_matches_autograd_across_chunks(softcap):
+    from insabot.finetune.loss import FrozenHeadCrossEntropy
+
+    torch.manual_seed(0)
+    hidden = torch.randn(600, 32, requires_grad=True)  # 600 rows: two whole chunks and a partial one
+    weight = torch.randn(1000, 32)
+    targets = torch.randint(0, 1000, (600,))
+    fused = FrozenHeadCrossEntropy.apply(hidden, weight, targets, softcap)
+    (fused * 2).backward()
+    fused_grad, hidden.grad = hidden.grad, None
+    logits = hidden @ weight.T
+    if softcap:
+        logits = torch.tanh(logits / softcap) * softcap
+    reference = torch.nn.functional.cross_entropy(logits, targets, reduction="sum")
+    (reference * 2).backward()
+    torch.testing.assert_close(fused, reference, rtol=1e-5, atol=1e-3)
+    torch.testing.assert_close(fused_grad, hidden.grad, rtol=1e-4, atol=1e-5)
+
+
+def test_lora_gradients_through_the_fused_head_match_the_full_logits_loss(smol_tokenizer, monkeypatch):
+    from peft import LoraConfig, get_peft_model
+
+    from insabot.finetune.loss import FrozenHeadCrossEntropy
+    from insabot.models.tiny import tiny_llama
+
+    model = get_peft_model(
+        tiny_llama(smol_tokenizer)[0],
+        LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"),
+    )
+    examples = [render(smol_tokenizer, c.messages, 512, c.source) for c in load_corpus()[:3]]
+    batch = collate(pack(examples, 512, packing=False), 0)  # one per row: the reference needs no reset
+    assert int((batch["labels"] != IGNORE).sum()) > FrozenHeadCrossEntropy.CHUNK
+    lora = [p for p in model.parameters() if p.requires_grad]
+    calls = []
+    fused_apply = FrozenHeadCrossEntropy.apply
+    monkeypatch.setattr(FrozenHeadCrossEntropy, "apply", lambda *a: calls.append(1) or fused_apply(*a))
+    loss_sum, _ = supervised_loss_sum(model, batch)
+    assert calls  # the frozen head took the fused path
+    fused = torch.autograd.grad(loss_sum, lora)
+    reference = reference_token_losses(model, batch["input_ids"], batch["labels"]).sum()
+    torch.testing.assert_close(loss_sum, reference, rtol=1e-5, atol=1e-3)
+    for ours, theirs in zip(torch.autograd.grad(reference, lora), fused, strict=True):
+        torch.testing.assert_close(ours, theirs, rtol=1e-3, atol=1e-5)
+
+
 def _example(size: int) -> Example:
     return Example(input_ids=[size] * size, labels=[IGNORE] * size, source=f"len{size}")
 
