@@ -1,9 +1,10 @@
 """Training speed: the insabot recipe vs a plain transformers Trainer baseline, measured in one run.
 
 For each base, both train the same LoRA on the same conversations of the bundled train split for one
-epoch with the same number of optimizer steps, each in its own process (so peak memory is its own): the
-recipe (packing, LM head on supervised rows, bf16 autocast where supported) and the baseline (Trainer
-defaults: padding to the longest, loss on every token, fp32). Both adapters are then scored with the same
+epoch with as equal a number of optimizer steps as whole packed rows allow, each in its own process (so
+peak memory is its own): the recipe (best-fit packing into padding-free rows, attention per
+conversation, LM head and loss on supervised rows only, bf16 autocast where supported) and the baseline
+(Trainer defaults: padding to the longest, loss on every token, fp32). Both adapters are then scored with the same
 validation loss (assistant tokens). Hangul syllables/s counts the syllables of the supervised (assistant)
 text, so it compares bases whose tokenizers split Korean very differently.
 
