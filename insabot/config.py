@@ -88,6 +88,8 @@ class TrainConfig:
     max_steps: int | None = None
     """Stop after this many optimizer steps (overrides epochs when set)."""
     batch_size: int = 4
+    """With packing, a micro-batch is one padding-free row of up to batch_size × max_seq_len tokens;
+    without, batch_size conversations padded to the longest."""
     grad_accum: int = 1
     lr: float = 2e-4
     weight_decay: float = 0.0
