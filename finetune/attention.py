@@ -60,12 +60,9 @@ def packed_sdpa_attention(
             f"{PACKED_ATTENTION} is for training forward passes without a KV cache or logit soft-capping; "
             "generate with attn_implementation='sdpa'"
         )
-    groups = getattr(module, "num_key_value_groups", 1)
-    if groups > 1:
-        key = key.repeat_interleave(groups, dim=1)
-        value = value.repeat_interleave(groups, dim=1)
+    grouped = getattr(module, "num_key_value_groups", 1) > 1
     if position_ids is None:
-        position_ids = torch.arange(length, device=query.device).expand(query.shape[0], -1)
+        position_ids = torch.arange(length, device=query.device)[None]
     rows = []
     for row, bounds in enumerate(segment_bounds(position_ids.expand(query.shape[0], -1))):
         pieces = []
@@ -81,6 +78,7 @@ def packed_sdpa_attention(
                     dropout_p=dropout,
                     scale=scaling,
                     is_causal=not windowed,
+                    enable_gqa=grouped,
                 )
             )
         rows.append(torch.cat(pieces, dim=2))

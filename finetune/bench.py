@@ -53,15 +53,12 @@ def _split(config, name: str):
 
 
 def _validation_loss(model, tokenizer, config, limit: int) -> float:
-    from insabot.finetune.packing import pack
-    from insabot.finetune.train import evaluate, precision_dtype, render_all
+    from insabot.finetune.train import evaluate, micro_batches, precision_dtype, render_all
 
     validation = _split(config, "validation")[:limit]
     examples, _ = render_all(validation, tokenizer, config.data.max_seq_len)
-    sequences = pack(examples, config.data.max_seq_len)
-    batches = [sequences[i : i + 4] for i in range(0, len(sequences), 4)]
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    return evaluate(model, batches, pad, precision_dtype("fp32", "cpu"), "cpu")
+    return evaluate(model, micro_batches(examples, config), pad, precision_dtype("fp32", "cpu"), "cpu")
 
 
 def _train_subset(config, tokenizer) -> tuple[list, list]:

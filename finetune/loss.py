@@ -70,7 +70,7 @@ class FrozenHeadCrossEntropy(torch.autograd.Function):
             picked = targets[rows, None]
             total += (log_norm - logits.gather(1, picked).squeeze(1)).sum()
             if grad is not None:
-                probabilities = torch.exp(logits.sub_(log_norm[:, None]))  # in place: one V-wide buffer
+                probabilities = logits.sub_(log_norm[:, None]).exp_()  # in place: one V-wide buffer
                 probabilities.scatter_add_(1, picked, torch.full_like(picked, -1, dtype=probabilities.dtype))
                 if softcap:
                     probabilities *= 1 - capped.square()
