@@ -18,10 +18,11 @@ import httpx
 from insabot.bot.models import ModelChoice, ModelPool
 from insabot.chat import Message
 from insabot.config import GenerationConfig
+from insabot.errors import InsabotError
 from insabot.generation import stream_reply
 
 
-class BackendError(RuntimeError):
+class BackendError(InsabotError, RuntimeError):
     """The backend cannot answer (unknown model, remote server down or refusing)."""
 
 

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from insabot.chat import SYSTEM_PROMPTS, nfc
+from insabot.errors import InsabotError
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 ROLES = ("system", "user", "assistant")
 
 
-class DataError(ValueError):
+class DataError(InsabotError, ValueError):
     """A malformed row; the message starts with `file:line:`."""
 
 

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from insabot.errors import InsabotError
+
 IGNORE = -100
 
 
-class RenderError(ValueError):
+class RenderError(InsabotError, ValueError):
     pass
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from insabot.config import Config, dump_config
+from insabot.errors import InsabotError
 from insabot.finetune.attention import use_packed_attention
 from insabot.finetune.conversations import Conversation, load_corpus, read_conversations
 from insabot.finetune.loss import supervised_loss_sum
@@ -36,7 +37,7 @@ from insabot.models.loading import atomic_directory, resolve
 CHECKPOINTS = "checkpoints"
 
 
-class TrainError(RuntimeError):
+class TrainError(InsabotError, RuntimeError):
     pass
 
 

@@ -10,6 +10,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from insabot.errors import InsabotError
+
 SYSTEM_PROMPTS: dict[str, str] = {
     "banmal": "너는 인싸봇이야. 트렌드랑 밈에 빠삭한 카톡 친구처럼 반말로 짧고 센스 있게 답해.",
     "jondaetmal": "너는 인싸봇이야. 트렌드랑 밈에 빠삭한 카톡 친구처럼 짧고 센스 있게 답하되, 반드시 존댓말로 답해.",
@@ -19,7 +21,7 @@ TONE_LABELS: dict[str, str] = {"banmal": "반말", "jondaetmal": "존댓말"}
 Message = dict[str, str]
 
 
-class ChatInputError(ValueError):
+class ChatInputError(InsabotError, ValueError):
     """A user message the bot refuses to process (empty, too long, unknown tone)."""
 
 

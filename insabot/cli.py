@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from insabot.config import TONES, Config, ConfigError, dump_config, load_config
+from insabot.errors import InsabotError
 from insabot.textio import FORMATS, InputError
 
 
@@ -18,25 +19,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
-    from insabot.bot.backends import BackendError
-    from insabot.chat import ChatInputError
-    from insabot.finetune.conversations import DataError
-    from insabot.finetune.render import RenderError
-    from insabot.finetune.train import TrainError
-    from insabot.models.loading import ModelLoadError
-
     try:
         return args.handler(args) or 0
-    except (
-        ConfigError,
-        ModelLoadError,
-        BackendError,
-        ChatInputError,
-        InputError,
-        DataError,
-        RenderError,
-        TrainError,
-    ) as exc:
+    except InsabotError as exc:
         print(f"insabot: error: {exc}", file=sys.stderr)
         return 2
 

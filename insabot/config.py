@@ -17,11 +17,13 @@ from typing import Any, Literal
 
 import yaml
 
+from insabot.errors import InsabotError
+
 Tone = Literal["banmal", "jondaetmal"]
 TONES: tuple[str, ...] = typing.get_args(Tone)
 
 
-class ConfigError(ValueError):
+class ConfigError(InsabotError, ValueError):
     """A configuration problem, with the file and dotted key it concerns in the message."""
 
 

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Literal
 
 from insabot.chat import message_text, nfc
+from insabot.errors import InsabotError
 
 Format = Literal["auto", "text", "csv", "tsv", "jsonl"]
 FORMATS: tuple[str, ...] = ("auto", "text", "csv", "tsv", "jsonl")
 
 
-class InputError(ValueError):
+class InputError(InsabotError, ValueError):
     """A row that cannot be read; the message starts with `file:line:`."""
 
 

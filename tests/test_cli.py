@@ -23,14 +23,31 @@ def test_every_command_has_help():
         assert exit_.value.code == 0
 
 
-def test_help_does_not_import_torch():
-    code = "import sys; from insabot.cli import build_parser; build_parser(); print('torch' in sys.modules)"
-    assert (
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        == "False"
+# Commands that never generate must start without torch, transformers or httpx (~1.5 s of imports).
+HEAVY_MODULES = ("torch", "transformers", "httpx")
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin"),
+    [
+        (["--help"], ""),
+        (["config", "show", "configs/chat/default.yaml"], ""),
+        (["analyze"], "야, 이거 어때? 성수 가볼래?\n"),
+        (["config", "show", "missing.yaml"], ""),  # the error path too: it catches InsabotError
+    ],
+)
+def test_light_commands_import_no_torch(argv, stdin):
+    code = (
+        "import sys\n"
+        "from insabot.cli import main\n"
+        "try:\n"
+        f"    main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print([m for m in {HEAVY_MODULES!r} if m in sys.modules], file=sys.stderr)\n"
     )
+    run = subprocess.run([sys.executable, "-c", code], input=stdin, capture_output=True, text=True)
+    assert run.stderr.strip().splitlines()[-1] == "[]", run.stderr
 
 
 def test_config_show_prints_resolved_yaml(capsys):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from insabot.config import ModelConfig
+from insabot.errors import InsabotError
 from insabot.models.registry import EMBEDDED, EmbeddedModel
 from insabot.paths import models_cache
 
@@ -42,7 +43,7 @@ _STALE_PARTIAL_SECONDS = 3600
 _CACHE_FORMAT = 2
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(InsabotError, RuntimeError):
     """A model or adapter cannot be found or loaded; the message says what to install or set."""
 
 
