@@ -362,6 +362,8 @@ def _resolve_config(args: argparse.Namespace) -> Config:
         value = getattr(args, flag, None)
         if value is not None:
             overrides.append(f"{key}={json.dumps(value, ensure_ascii=False)}")
+    if getattr(args, "model", None) and getattr(args, "adapter", None) is None:
+        overrides.append("model.adapter=null")  # --model X alone is the bare base X, whatever the file says
     return load_config(args.config, overrides)
 
 
@@ -415,10 +417,7 @@ def _model_info(args: argparse.Namespace) -> int:
     from insabot.models.describe import describe
     from insabot.models.loading import load
 
-    config = _resolve_config(args)
-    if args.model:
-        config.model.base_model = args.model
-    facts = describe(load(config.model, progress=True))
+    facts = describe(load(_resolve_config(args).model, progress=True))
     if args.json:
         print(json.dumps(facts, ensure_ascii=False))
     else:
@@ -477,9 +476,9 @@ def _default_tokenizer():
     from transformers import AutoTokenizer
 
     from insabot.models.loading import resolve
-    from insabot.models.registry import DEFAULT_MODEL
+    from insabot.models.registry import LLAMA_MODEL
 
-    return AutoTokenizer.from_pretrained(resolve(DEFAULT_MODEL).location)
+    return AutoTokenizer.from_pretrained(resolve(LLAMA_MODEL).location)
 
 
 def _data_check(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from insabot.errors import InsabotError
+from insabot.models.registry import DEFAULT_ADAPTER, DEFAULT_MODEL
 
 Tone = Literal["banmal", "jondaetmal"]
 TONES: tuple[str, ...] = typing.get_args(Tone)
@@ -29,10 +30,11 @@ class ConfigError(InsabotError, ValueError):
 
 @dataclass
 class ModelConfig:
-    base_model: str = "smollm2-135m"
+    base_model: str = DEFAULT_MODEL
     """Embedded alias (see `insabot model list`), local HF directory, `.gguf` file or Hub id."""
     adapter: str | None = None
-    """A LoRA adapter directory (or a training run directory holding one)."""
+    """A LoRA adapter directory (or a training run directory holding one). A `Config` without a model
+    section gets the default model's shipped adapter (`default_model()`)."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """`auto`: float32 on CPU (safest for generation), the checkpoint's dtype on GPU."""
     revision: str | None = None
@@ -161,9 +163,14 @@ class ServeConfig:
     memory_max_users: int = 10000
 
 
+def default_model() -> ModelConfig:
+    """What every command runs when nothing names a model: the default base with its shipped adapter."""
+    return ModelConfig(base_model=DEFAULT_MODEL, adapter=DEFAULT_ADAPTER)
+
+
 @dataclass
 class Config:
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=default_model)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     chat: ChatConfig = field(default_factory=ChatConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -190,11 +197,20 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: top level must be a mapping of sections, got {type(loaded).__name__}")
         raw = loaded or {}
-    config = _build(Config, raw, source, prefix="")
+    config = _build(Config, _with_default_adapter(raw), source, prefix="")
     for item in overrides:  # each override is checked on its own, so an error names the --set that caused it
         _apply_override(raw, item)
-        config = _build(Config, raw, f"--set {item}", prefix="")
+        config = _build(Config, _with_default_adapter(raw), f"--set {item}", prefix="")
     return config
+
+
+def _with_default_adapter(raw: dict[str, Any]) -> dict[str, Any]:
+    """A model section that names no base model (e.g. only `dtype`) keeps the default model whole, shipped
+    adapter included; one that names a base without an adapter means that base bare."""
+    section = raw.get("model")
+    if not isinstance(section, dict) or "base_model" in section:
+        return raw
+    return {**raw, "model": {"adapter": DEFAULT_ADAPTER, **section}}
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

@@ -84,10 +84,14 @@ def test_missing_model_path_is_a_clear_error(tmp_path, capsys):
 
 
 @pytest.mark.real_model
-def test_model_info_of_the_embedded_default(capsys):
+def test_model_info_of_the_default_and_of_a_bare_base(capsys):
     assert main(["model", "info"]) == 0
     lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
-    assert lines["name"] == "smollm2-135m"
+    assert (lines["name"], lines["adapter"]) == ("gemma3-270m", "adapters/insabot-gemma3-ko")
+    assert lines["architecture"] == "Gemma3ForCausalLM"
+    assert main(["model", "info", "smollm2-135m"]) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    assert (lines["name"], lines["adapter"]) == ("smollm2-135m", "None")
     assert lines["architecture"] == "LlamaForCausalLM"
     assert lines["parameters"] == "134515008"
     assert Path(lines["path"]).name.startswith("smollm2-135m-0.1.2")
@@ -107,3 +111,41 @@ def test_chat_serves_the_web_ui_with_login_and_address_flags(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["chat", "--auth", "no-colon"])
     assert "expected USER:PASS" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["generate"], ["serve"], ["eval"], ["chat", "--terminal"], ["chat"]])
+def test_every_command_without_a_config_runs_the_default_model(command):
+    from insabot.cli import _resolve_config, build_parser
+
+    def resolved(*flags):
+        model = _resolve_config(build_parser().parse_args([*command, *flags])).model
+        return model.base_model, model.adapter
+
+    assert resolved() == ("gemma3-270m", "adapters/insabot-gemma3-ko")
+    assert resolved("--model", "smollm2-135m") == ("smollm2-135m", None)  # the bare base, one flag away
+    config = "configs/chat/default.yaml"
+    assert resolved("--config", config, "--model", "smollm2-135m") == ("smollm2-135m", None)
+    assert resolved("--model", "smollm2-135m", "--adapter", "adapters/insabot-smollm2-ko") == (
+        "smollm2-135m",
+        "adapters/insabot-smollm2-ko",
+    )
+
+
+@pytest.mark.real_model
+def test_a_first_generate_answers_in_korean_banmal(tmp_path, monkeypatch):
+    """A new user's first command, `echo "야 뭐해?" | insabot generate`, from outside the repository."""
+    from insabot.eval.analyze import analyze
+    from insabot.eval.locality import hangul_share
+
+    monkeypatch.chdir(tmp_path)  # the shipped adapter is found from any working directory
+    run = subprocess.run(
+        [sys.executable, "-m", "insabot.cli", "generate", "--max-new-tokens", "40"],
+        input="야 뭐해?\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    reply = json.loads(run.stdout.strip().splitlines()[-1])["reply"]
+    assert hangul_share(reply) > 0.8, reply
+    assert next(iter(analyze([reply]))).level == "banmal", reply

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from insabot.config import Config, ConfigError, dump_config, load_config
+from insabot.config import Config, ConfigError, ModelConfig, default_model, dump_config, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -16,7 +16,7 @@ def write(tmp_path, text: str) -> Path:
 def test_defaults_without_a_file():
     config = load_config()
     assert config == Config()
-    assert config.model.base_model == "smollm2-135m"
+    assert (config.model.base_model, config.model.adapter) == ("gemma3-270m", "adapters/insabot-gemma3-ko")
     assert config.chat.tone == "banmal"
 
 
@@ -27,7 +27,7 @@ def test_file_values_and_int_to_float(tmp_path):
     assert config.generation.temperature == 1.0 and isinstance(config.generation.temperature, float)
     assert config.generation.max_new_tokens == 32
     assert config.chat.tone == "jondaetmal"
-    assert config.model.base_model == "smollm2-135m"  # untouched sections keep defaults
+    assert config.model == default_model()  # untouched sections keep defaults
 
 
 def test_unknown_key_names_file_key_and_suggestion(tmp_path):
@@ -94,3 +94,25 @@ def test_shipped_configs_load():
     assert len(files) >= 5
     for path in files:
         load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "expected"),
+    [
+        ("", [], ("gemma3-270m", "adapters/insabot-gemma3-ko")),
+        ("model:\n  dtype: float32\n", [], ("gemma3-270m", "adapters/insabot-gemma3-ko")),
+        ("model:\n  base_model: smollm2-135m\n", [], ("smollm2-135m", None)),
+        ("", ["model.base_model=smollm2-135m"], ("smollm2-135m", None)),
+        ("", ["model.adapter=runs/x"], ("gemma3-270m", "runs/x")),
+        ("", ["model.adapter=null"], ("gemma3-270m", None)),
+        (
+            "model:\n  base_model: gemma3-270m\n  adapter: a\n",
+            ["model.base_model=smollm2-135m"],
+            ("smollm2-135m", "a"),
+        ),
+    ],
+)
+def test_naming_a_base_without_an_adapter_means_the_bare_base(tmp_path, text, overrides, expected):
+    config = load_config(write(tmp_path, text) if text else None, overrides)
+    assert (config.model.base_model, config.model.adapter) == expected
+    assert ModelConfig(base_model="smollm2-135m").adapter is None  # code that names a base gets it bare too

