@@ -537,7 +537,7 @@ def _data_kakao(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from insabot.bot.batch import generate_rows, read_prompts
+    from insabot.bot.batch import conversations_for, generate_rows, read_prompts
     from insabot.models.loading import load
     from insabot.textio import write_jsonl_atomic
 
@@ -554,9 +554,11 @@ def _generate(args: argparse.Namespace) -> int:
         overrides.append(f"chat.system_prompt={json.dumps(args.system, ensure_ascii=False)}")
     args.overrides = [*overrides, *args.overrides]
     config = _resolve_config(args)
-    prompts = read_prompts(args.path, config.chat.tone)  # bad input fails before the model loads
+    # bad input, over-long prompts included, fails before the model loads
+    prompts = read_prompts(args.path, config.chat.tone)
+    conversations = conversations_for(prompts, args.path, config)
     loaded = load(config.model, progress=True)
-    rows, speed = generate_rows(prompts, loaded, config, args.batch_size, args.analyze)
+    rows, speed = generate_rows(prompts, conversations, loaded, config, args.batch_size, args.analyze)
     if args.out:
         write_jsonl_atomic(rows, args.out)
     else:
