@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -68,6 +68,28 @@ class LocalBackend:
         return len(self._loaded(model).tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
+def request_body(model: str, messages: list[Message], gen: GenerationConfig) -> dict[str, Any]:
+    """A streamed chat completion request with the settings the local backend would generate with."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": messages,
+        "max_tokens": gen.max_new_tokens,
+        "stream": True,
+    }
+    if gen.do_sample:
+        body.update(temperature=gen.temperature, top_p=gen.top_p)
+    else:
+        body["temperature"] = 0.0
+    if gen.repetition_penalty != 1.0:
+        # Not in OpenAI's API: an extra field vLLM (and insabot) read. 1.0, no penalty, is left out, so a
+        # server that refuses unknown fields still works. vLLM's penalty covers end-of-turn tokens too, as
+        # generation.penalize_end_tokens: true does here.
+        body["repetition_penalty"] = gen.repetition_penalty
+    if gen.seed is not None:
+        body["seed"] = gen.seed
+    return body
+
+
 class RemoteBackend:
     """An OpenAI-compatible server (`POST /v1/chat/completions` with `stream: true`, `GET /v1/models`)."""
 
@@ -87,11 +109,7 @@ class RemoteBackend:
     def stream(
         self, model: str, messages: list[Message], gen: GenerationConfig, stop_event: threading.Event
     ) -> Iterator[str]:
-        body = {"model": model, "messages": messages, "max_tokens": gen.max_new_tokens, "stream": True}
-        if gen.do_sample:
-            body.update(temperature=gen.temperature, top_p=gen.top_p)
-        else:
-            body["temperature"] = 0.0
+        body = request_body(model, messages, gen)
         try:
             with self._client.stream("POST", "/v1/chat/completions", json=body) as response:
                 if response.status_code != 200:

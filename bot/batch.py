@@ -7,7 +7,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from insabot.chat import TONE_LABELS, build_conversation, normalize_history, system_prompt_for
+from insabot.chat import (
+    TONE_LABELS,
+    ChatInputError,
+    Message,
+    build_conversation,
+    check_length,
+    normalize_history,
+    system_prompt_for,
+    validate_user_message,
+)
 from insabot.config import Config
 from insabot.generation import generate_batch
 from insabot.models.loading import LoadedModel
@@ -59,15 +68,34 @@ def _prompt(number: int, text: str, name: str, is_jsonl: bool, default_tone: str
     raise InputError(f"{where}: needs a non-empty 'prompt' or a 'messages' list ending with a user turn")
 
 
+def conversations_for(prompts: list[Prompt], path: str, config: Config) -> list[list[Message]]:
+    """Each prompt as the chat builds it (system prompt, history, message), every message within
+    chat.max_message_chars: an over-long one is refused here, naming file:line, before any model loads."""
+    name = "<stdin>" if path == "-" else path
+    conversations = []
+    for prompt in prompts:
+        try:
+            message = validate_user_message(prompt.message, config.chat.max_message_chars)
+            for turn in prompt.history:
+                check_length(turn["content"], config.chat.max_message_chars)
+        except ChatInputError as exc:
+            raise InputError(f"{name}:{prompt.line}: {exc}") from None
+        system = system_prompt_for(prompt.tone, config.chat.system_prompt)
+        conversations.append(build_conversation(message, prompt.history, system))
+    return conversations
+
+
 def generate_rows(
     prompts: list[Prompt],
+    conversations: list[list[Message]],
     loaded: LoadedModel,
     config: Config,
     batch_size: int,
     analyze: bool,
     progress: bool = True,
 ) -> tuple[list[dict], dict]:
-    """Output rows in input order, and throughput figures."""
+    """Output rows in input order, and throughput figures. `conversations` are the prompts' own, from
+    `conversations_for`."""
     from tqdm.auto import tqdm
 
     rows: list[dict] = []
@@ -75,18 +103,15 @@ def generate_rows(
     with tqdm(total=len(prompts), desc="generate", unit="prompt", disable=not progress) as bar:
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start : start + batch_size]
-            systems = [system_prompt_for(p.tone, config.chat.system_prompt) for p in batch]
-            conversations = [
-                build_conversation(p.message, p.history, s) for p, s in zip(batch, systems, strict=True)
-            ]
-            replies = generate_batch(loaded.model, loaded.tokenizer, conversations, config.generation)
-            for prompt, system, reply in zip(batch, systems, replies, strict=True):
+            batch_conversations = conversations[start : start + batch_size]
+            replies = generate_batch(loaded.model, loaded.tokenizer, batch_conversations, config.generation)
+            for prompt, conversation, reply in zip(batch, batch_conversations, replies, strict=True):
                 row = {
                     "line": prompt.line,
                     **({"id": prompt.row_id} if prompt.row_id else {}),
                     "prompt": prompt.message,
                     "tone": prompt.tone,
-                    "system": system,
+                    "system": conversation[0]["content"],
                     "reply": reply.text,
                     "new_tokens": reply.new_tokens,
                     "finish_reason": reply.finish_reason,

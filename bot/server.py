@@ -1,7 +1,9 @@
 """`insabot serve`: one ASGI app with an OpenAI-compatible chat API and a KakaoTalk channel skill.
 
-Both answer through a `Backend` (the embedded models, or any OpenAI-compatible server). Tone works as in
-training: the system message selects it; a request without one gets the configured tone's persona prompt.
+Both answer through a `Backend` (the embedded models, or any OpenAI-compatible server). Conversations are
+built as the web chat builds them (`build_conversation`, `ChatSettings`): tone works as in training, the system
+message selects it; a request without one gets the configured prompt (`chat.system_prompt`, else the tone's
+persona prompt). Generation settings are the config's, as the chat's, with the request's overrides.
 """
 
 from __future__ import annotations
@@ -33,7 +35,16 @@ from insabot.bot.kakao import (
     parse_skill_request,
     skill_response,
 )
-from insabot.chat import Message, message_text, nfc, system_prompt_for
+from insabot.bot.respond import ChatSettings
+from insabot.chat import (
+    ChatInputError,
+    Message,
+    build_conversation,
+    check_length,
+    message_text,
+    nfc,
+    validate_user_message,
+)
 from insabot.config import Config, GenerationConfig
 
 log = logging.getLogger("insabot.serve")
@@ -63,7 +74,8 @@ class ChatMessageIn(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")  # other OpenAI fields (user, seed, ...) are accepted and unused
+    # other OpenAI fields (user, logprobs, ...) are accepted and unused
+    model_config = ConfigDict(extra="ignore")
 
     model: str | None = None
     messages: list[ChatMessageIn] = Field(min_length=1)
@@ -72,6 +84,9 @@ class ChatCompletionRequest(BaseModel):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
     stop: str | list[str] | None = None
+    seed: int | None = None
+    repetition_penalty: float | None = Field(default=None, gt=0)
+    """Not OpenAI's, but vLLM's extra field, which `--backend-url` sends: one insabot can front another."""
     stream: bool = False
     n: int = Field(default=1, ge=1, le=1)
 
@@ -89,22 +104,33 @@ class Settings:
 # --- pure helpers -------------------------------------------------------------------------------------
 
 
-def conversation_for(request: ChatCompletionRequest, config: Config) -> list[Message]:
-    """NFC text, content parts flattened, `developer` read as `system`; the tone's persona prompt first
-    when the request has no system message; every message within the configured length."""
-    limit = config.chat.max_message_chars
-    messages: list[Message] = []
+def conversation_for(request: ChatCompletionRequest, chat: ChatSettings) -> list[Message]:
+    """The request as the web chat builds a conversation: NFC text, content parts flattened, every message
+    within chat.max_message_chars. Leading system (or `developer`) messages take the persona prompt's place;
+    without one, the configured prompt (`chat.system_prompt`, else the tone's) goes first."""
+    limit = chat.chat.max_message_chars
+    turns: list[Message] = []
     for index, message in enumerate(request.messages):
         text = nfc(message_text(message.content)).strip()
-        if len(text) > limit:
-            raise ApiError(400, f"messages[{index}] has {len(text)} characters; the limit is {limit}")
-        role = "system" if message.role == "developer" else message.role
-        messages.append({"role": role, "content": text})
-    if messages[-1]["role"] != "user":
+        try:
+            check_length(text, limit)
+        except ChatInputError as exc:
+            raise ApiError(400, f"messages[{index}]: {exc}") from None
+        turns.append({"role": "system" if message.role == "developer" else message.role, "content": text})
+    leading = next((i for i, turn in enumerate(turns) if turn["role"] != "system"), len(turns))
+    # Chat templates place one system prompt before the first turn (Gemma's refuses any other): one later
+    # would be dropped or fail in the backend, so it is refused here.
+    for index, turn in enumerate(turns[leading:], start=leading):
+        if turn["role"] == "system":
+            raise ApiError(400, f"messages[{index}]: system messages must come before the conversation")
+    if leading == len(turns) or turns[-1]["role"] != "user":
         raise ApiError(400, "the last message must come from the user")
-    if messages[0]["role"] != "system":
-        messages.insert(0, {"role": "system", "content": system_prompt_for(config.chat.tone)})
-    return messages
+    try:
+        message = validate_user_message(turns[-1]["content"], limit)
+    except ChatInputError as exc:
+        raise ApiError(400, f"messages[{len(turns) - 1}]: {exc}") from None
+    system_prompt = "\n\n".join(t["content"] for t in turns[:leading] if t["content"]) or chat.system_prompt
+    return build_conversation(message, turns[leading:-1], system_prompt)
 
 
 def generation_for(request: ChatCompletionRequest, base: GenerationConfig) -> GenerationConfig:
@@ -116,6 +142,10 @@ def generation_for(request: ChatCompletionRequest, base: GenerationConfig) -> Ge
         )
     if request.top_p is not None:
         gen = replace(gen, top_p=request.top_p)
+    if request.seed is not None:
+        gen = replace(gen, seed=request.seed)
+    if request.repetition_penalty is not None:
+        gen = replace(gen, repetition_penalty=request.repetition_penalty)
     return gen
 
 
@@ -160,6 +190,7 @@ def _overlap(text: str, stop: str) -> int:
 
 def create_app(backend: Backend, settings: Settings) -> FastAPI:
     config = settings.config
+    chat = ChatSettings.from_config(config)
     app = FastAPI(title="insabot", version="1", docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimit, limit=config.serve.max_body_bytes)
     memory = ConversationMemory(
@@ -205,8 +236,8 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
     async def chat_completions(request: Request, body: ChatCompletionRequest):
         check_api_key(request)
         model = pick_model(body.model)
-        messages = conversation_for(body, config)
-        gen = generation_for(body, config.generation)
+        messages = conversation_for(body, chat)
+        gen = generation_for(body, chat.generation)
         stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
         stop_event = threading.Event()
         pieces = UntilStop(backend.stream(model, messages, gen, stop_event), stops)
@@ -255,16 +286,14 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
         if skill.utterance == RESET_UTTERANCE:
             memory.reset(skill.user_id)
             return skill_response("좋아, 처음부터 다시 하자! 무슨 얘기할래?")
-        limit = config.chat.max_message_chars
-        if not skill.utterance or len(skill.utterance) > limit:
+        limit = chat.chat.max_message_chars
+        try:
+            utterance = validate_user_message(skill.utterance, limit)
+        except ChatInputError:
             # A Kakao user sees the skill's answer, not an HTTP status: say what went wrong in the chat.
             return skill_response(f"메시지가 비었거나 너무 길어 (최대 {limit}자). 짧게 다시 보내줘!")
-        messages = [
-            {"role": "system", "content": system_prompt_for(config.chat.tone)},
-            *memory.history(skill.user_id),
-            {"role": "user", "content": skill.utterance},
-        ]
-        job = ReplyJob(backend, model_ids[0], messages, config.generation)
+        messages = build_conversation(utterance, memory.history(skill.user_id), chat.system_prompt)
+        job = ReplyJob(backend, model_ids[0], messages, chat.generation)
         if await job.wait(config.serve.kakao_budget_s):
             return skill_response(job.finish(memory, skill.user_id, skill.utterance))
         if skill.callback_url:

@@ -66,11 +66,17 @@ def validate_user_message(message: str, max_chars: int) -> str:
     text = nfc(message_text(message)).strip()
     if not text:
         raise ChatInputError("the message is empty")
+    check_length(text, max_chars)
+    return text
+
+
+def check_length(text: str, max_chars: int) -> None:
+    """Refuse a message over `max_chars` (chat.max_message_chars) rather than silently cut it. Every front end
+    checks before the model sees the text: a megabyte of it would take gigabytes to encode and attend over."""
     if len(text) > max_chars:
         raise ChatInputError(
             f"the message has {len(text)} characters; the limit is {max_chars} (chat.max_message_chars)"
         )
-    return text
 
 
 def build_conversation(

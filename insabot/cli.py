@@ -6,11 +6,11 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from insabot.config import TONES, Config, ConfigError, dump_config, load_config
 from insabot.errors import InsabotError
-from insabot.textio import FORMATS, InputError
+from insabot.textio import FORMATS, InputError, TextRow
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -536,7 +536,7 @@ def _data_kakao(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from insabot.bot.batch import generate_rows, read_prompts
+    from insabot.bot.batch import conversations_for, generate_rows, read_prompts
     from insabot.models.loading import load
     from insabot.textio import write_jsonl_atomic
 
@@ -553,9 +553,11 @@ def _generate(args: argparse.Namespace) -> int:
         overrides.append(f"chat.system_prompt={json.dumps(args.system, ensure_ascii=False)}")
     args.overrides = [*overrides, *args.overrides]
     config = _resolve_config(args)
-    prompts = read_prompts(args.path, config.chat.tone)  # bad input fails before the model loads
+    # bad input, over-long prompts included, fails before the model loads
+    prompts = read_prompts(args.path, config.chat.tone)
+    conversations = conversations_for(prompts, args.path, config)
     loaded = load(config.model, progress=True)
-    rows, speed = generate_rows(prompts, loaded, config, args.batch_size, args.analyze)
+    rows, speed = generate_rows(prompts, conversations, loaded, config, args.batch_size, args.analyze)
     if args.out:
         write_jsonl_atomic(rows, args.out)
     else:
@@ -613,7 +615,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from insabot.eval.analyze import analyze
+    from insabot.eval.analyze import MAX_TEXT_CHARS, analyze
     from insabot.eval.summary import Summary
     from insabot.textio import read_texts
 
@@ -623,14 +625,11 @@ def _analyze(args: argparse.Namespace) -> int:
         skipped.append(error)
         print(f"insabot: skipped {error}", file=sys.stderr)
 
+    on_error = report if args.lenient else None
     rows = read_texts(
-        args.path,
-        args.format,
-        column=args.column,
-        field=args.field,
-        role=args.role,
-        on_error=report if args.lenient else None,
+        args.path, args.format, column=args.column, field=args.field, role=args.role, on_error=on_error
     )
+    rows = _within_limit(rows, "<stdin>" if args.path == "-" else args.path, MAX_TEXT_CHARS, on_error)
     summary = Summary()
     for batch in _batches(rows, 512):  # Kiwi is fed in batches; output streams batch by batch
         for row, analysis in zip(batch, analyze(row.text for row in batch), strict=True):
@@ -646,6 +645,23 @@ def _analyze(args: argparse.Namespace) -> int:
     if skipped:
         print(f"insabot: {len(skipped)} row(s) skipped (--lenient)", file=sys.stderr)
     return 0
+
+
+def _within_limit(rows: Iterable[TextRow], name: str, limit: int, on_error) -> Iterator[TextRow]:
+    """Texts over `limit` characters are refused (or, with `on_error`, reported and skipped) before Kiwi,
+    whose time on one text grows with the square of its length, sees them."""
+    for row in rows:
+        if len(row.text) <= limit:
+            yield row
+            continue
+        turn = f" messages[{row.turn}]:" if row.turn is not None else ""
+        error = InputError(
+            f"{name}:{row.line}:{turn} the text has {len(row.text)} characters; the limit is {limit} "
+            "(analysis time grows with the square of the length: split longer texts up)"
+        )
+        if on_error is None:
+            raise error
+        on_error(error)
 
 
 def _batches(items, size):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from insabot.cli import main
-from insabot.eval.analyze import analyze
+from insabot.eval.analyze import MAX_TEXT_CHARS, analyze
 from insabot.eval.validation import LABELLED_SET, load_labelled, score
 
 
@@ -151,3 +151,46 @@ def test_labelled_set_accuracy_is_pinned(capsys):
         assert stats["recall"] >= 0.9 and stats["precision"] >= 0.9, (level, stats)
     _, rows, _ = run(capsys, LABELLED_SET)
     assert score(gold, [r["level"] for r in rows]) == api
+
+
+def _chat_line(chars):
+    unit = "야 이거 어때? 성수 가볼래? ㅋㅋ 진짜 맛있었어요. "
+    return (unit * (chars // len(unit) + 1))[:chars]
+
+
+def test_a_text_over_the_limit_is_refused_before_kiwi_runs(tmp_path, capsys, monkeypatch):
+    from insabot.eval import fluency, speech_level
+
+    def kiwi():
+        raise AssertionError("Kiwi analysed something")
+
+    monkeypatch.setattr(speech_level, "kiwi", kiwi)
+    monkeypatch.setattr(fluency, "kiwi", kiwi)
+    path = tmp_path / "long.txt"
+    path.write_text("야 이거 어때?\n" + _chat_line(MAX_TEXT_CHARS + 1) + "\n", encoding="utf-8")
+    code, rows, err = run(capsys, path)
+    assert code == 2 and rows == []
+    assert err.strip() == (
+        f"insabot: error: {path}:2: the text has 10001 characters; the limit is 10000 "
+        "(analysis time grows with the square of the length: split longer texts up)"
+    )
+
+
+def test_lenient_skips_a_text_over_the_limit_and_analyses_the_rest(tmp_path, capsys):
+    path = tmp_path / "long.jsonl"
+    rows_in = [
+        {
+            "messages": [
+                {"role": "user", "content": _chat_line(MAX_TEXT_CHARS + 1)},
+                {"role": "user", "content": "가요"},
+            ]
+        },
+        {"messages": [{"role": "user", "content": _chat_line(MAX_TEXT_CHARS)}]},
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows_in), encoding="utf-8")
+    code, rows, err = run(capsys, path, "--role", "user", "--lenient")
+    assert code == 0
+    assert [(r["line"], r["turn"]) for r in rows] == [(1, 1), (2, 0)]
+    assert rows[0]["level"] == "haeyo" and rows[1]["level"] == "mixed"
+    assert f"insabot: skipped {path}:1: messages[0]: the text has 10001 characters; the limit is 10000" in err
+    assert "1 row(s) skipped (--lenient)" in err

@@ -105,3 +105,34 @@ def test_bad_input_is_a_clear_error(tiny_dir, tmp_path, capsys, name, content, e
     code, _, err = run(capsys, path, "--model", tiny_dir, "--out", out, *extra)
     assert code == 2 and re.search(message, err), err
     assert not out.exists()
+
+
+@pytest.fixture
+def no_model_load(monkeypatch):
+    """Fails the test if `generate` loads a model: refusals must come before that heavy work."""
+    import insabot.models.loading
+
+    def load(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(insabot.models.loading, "load", load)
+
+
+def test_a_prompt_over_max_message_chars_is_refused_before_the_model_loads(tmp_path, capsys, no_model_load):
+    path = tmp_path / "prompts.txt"
+    path.write_text("야 이거 어때?\n" + "가" * 2001 + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    code, rows, err = run(capsys, path, "--out", out)
+    assert code == 2 and rows == [] and not out.exists()
+    assert err.strip() == (
+        f"insabot: error: {path}:2: the message has 2001 characters; the limit is 2000 (chat.max_message_chars)"
+    )
+
+
+def test_an_earlier_turn_over_the_limit_is_refused_too(tmp_path, capsys, no_model_load):
+    path = tmp_path / "prompts.jsonl"
+    row = {"messages": [{"role": "user", "content": "성수 카페 추천 좀 해줘 제발"}, {"role": "assistant", "content": "ㄱㄱ"}, {"role": "user", "content": "어디?"}]}  # fmt: skip
+    path.write_text('{"prompt": "안녕"}\n' + json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, _, err = run(capsys, path, "--set", "chat.max_message_chars=10")
+    assert code == 2
+    assert f"{path}:2: the message has 16 characters; the limit is 10" in err

@@ -11,6 +11,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
 
 from insabot.bot.kakao import ConversationMemory, parse_skill_request, skill_response, split_text
 from insabot.bot.server import Settings, UntilStop, create_app
@@ -194,6 +196,125 @@ def test_backend_url_sends_generation_to_another_instance(api, running):
         streamed = list(client.chat.completions.create(model=model, messages=MESSAGES, stream=True, **GREEDY))
     assert relayed.choices[0].message.content == direct.choices[0].message.content
     assert "".join(c.choices[0].delta.content or "" for c in streamed) == direct.choices[0].message.content
+
+
+PERSONA = "너는 부산 토박이 인싸봇이야. 사투리로 짧게 답해."
+
+
+def _persona_config():
+    """`chat.system_prompt` set: the prompt for every request that brings no system message."""
+    config = _config()
+    config.chat.system_prompt = PERSONA
+    return config
+
+
+def test_requests_without_a_system_message_get_chat_system_prompt(running):
+    backend = ScriptedBackend()
+    user = {"role": "user", "content": "주말에 뭐해?"}
+    with running(create_app(backend, Settings(_persona_config()))) as url:
+        client = _client(url, key="unused")
+        client.chat.completions.create(model="insabot", messages=[user])
+        client.chat.completions.create(model="insabot", messages=MESSAGES)
+        httpx.post(f"{url}/kakao/skill", json=skill_payload("야 뭐해"))
+    without, with_system, kakao = backend.requests
+    assert without == [{"role": "system", "content": PERSONA}, user]
+    assert with_system == MESSAGES  # the request's own system message wins, as in training
+    assert kakao == [{"role": "system", "content": PERSONA}, {"role": "user", "content": "야 뭐해"}]
+
+
+def test_conversations_are_built_as_the_web_chat_builds_them():
+    from insabot.bot.respond import ChatSettings
+    from insabot.bot.server import ApiError, ChatCompletionRequest, conversation_for
+
+    chat = ChatSettings.from_config(_persona_config())
+
+    def build(*messages):
+        return conversation_for(ChatCompletionRequest(messages=list(messages)), chat)
+
+    decomposed = "\u1100\u1161 \u110b\u1161"  # 가 아 as jamo, as some IMEs send them
+    built = build(
+        {"role": "developer", "content": "반말로 답해."},
+        {"role": "system", "content": [{"type": "text", "text": "짧게."}]},
+        {"role": "user", "content": "안녕"},
+        {"role": "assistant", "content": ""},  # dropped, as the web chat drops empty turns
+        {"role": "user", "content": decomposed},
+    )
+    assert built == [
+        {"role": "system", "content": "반말로 답해.\n\n짧게."},
+        {"role": "user", "content": "안녕"},
+        {"role": "user", "content": "가 아"},
+    ]
+    with pytest.raises(ApiError, match=r"messages\[2\]: system messages must come before"):
+        build({"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}, {"role": "system", "content": "존댓말로."}, {"role": "user", "content": "뭐해"})  # fmt: skip
+    with pytest.raises(ApiError, match=r"messages\[0\]: the message is empty"):
+        build({"role": "user", "content": "  "})
+    with pytest.raises(ApiError, match=r"messages\[0\]: the message has 301 characters; the limit is 300"):
+        build({"role": "assistant", "content": "가" * 301}, {"role": "user", "content": "야"})
+
+
+def test_request_seed_and_repetition_penalty_override_the_config():
+    from insabot.bot.server import ChatCompletionRequest, generation_for
+    from insabot.config import GenerationConfig
+
+    request = ChatCompletionRequest(
+        messages=[{"role": "user", "content": "야"}], seed=7, repetition_penalty=1.3
+    )
+    gen = generation_for(request, GenerationConfig(seed=None, repetition_penalty=1.1))
+    assert (gen.seed, gen.repetition_penalty) == (7, 1.3)
+    plain = generation_for(
+        ChatCompletionRequest(messages=[{"role": "user", "content": "야"}]), GenerationConfig()
+    )
+    assert (plain.seed, plain.repetition_penalty) == (None, 1.1)
+
+
+def fake_vllm(bodies: list[dict]):
+    """An OpenAI-compatible server that records each request body and streams a fixed reply."""
+    app = FastAPI()
+
+    @app.get("/v1/models")
+    def models():
+        return {"object": "list", "data": [{"id": "insabot-gemma3", "object": "model"}]}
+
+    @app.post("/v1/chat/completions")
+    async def completions(request: Request):
+        bodies.append(await request.json())
+        chunk = {"choices": [{"index": 0, "delta": {"content": "마, 바다 보러 가자"}}]}
+        events = [f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n", "data: [DONE]\n\n"]
+        return StreamingResponse(iter(events), media_type="text/event-stream")
+
+    return app
+
+
+def test_backend_url_receives_the_configured_prompt_penalty_and_seed(running):
+    from insabot.bot.backends import RemoteBackend
+
+    bodies: list[dict] = []
+    config = _persona_config()
+    config.generation.repetition_penalty, config.generation.seed = 1.3, 7
+    with running(fake_vllm(bodies)) as vllm_url:
+        front = create_app(RemoteBackend(f"{vllm_url}/v1"), Settings(config))
+        with running(front) as url:
+            reply = _client(url, key="unused").chat.completions.create(
+                model="insabot", messages=[{"role": "user", "content": "주말에 뭐해?"}]
+            )
+            kakao = httpx.post(f"{url}/kakao/skill", json=skill_payload("심심해")).json()
+    assert reply.choices[0].message.content == "마, 바다 보러 가자"
+    assert _texts(kakao) == ["마, 바다 보러 가자"]
+    for body, utterance in zip(bodies, ["주말에 뭐해?", "심심해"], strict=True):
+        assert body["messages"] == [
+            {"role": "system", "content": PERSONA},
+            {"role": "user", "content": utterance},
+        ]
+        assert body["repetition_penalty"] == 1.3 and body["seed"] == 7
+        assert body["model"] == "insabot-gemma3" and body["stream"] is True
+
+
+def test_backend_url_leaves_out_what_the_config_does_not_set():
+    from insabot.bot.backends import request_body
+    from insabot.config import GenerationConfig
+
+    body = request_body("m", [], GenerationConfig(do_sample=False, repetition_penalty=1.0, seed=None))
+    assert body == {"model": "m", "messages": [], "max_tokens": 256, "stream": True, "temperature": 0.0}
 
 
 # --- KakaoTalk skill ----------------------------------------------------------------------------------
