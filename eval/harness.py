@@ -19,7 +19,7 @@ from insabot.config import Config, ConfigError
 from insabot.eval.analyze import analyze
 from insabot.eval.locality import HANGUL_SYLLABLE
 from insabot.eval.metrics import METRICS
-from insabot.eval.speech_level import matches_tone
+from insabot.eval.speech_level import tone_ok
 from insabot.generation import generate_batch
 from insabot.models.loading import LoadedModel
 
@@ -126,11 +126,8 @@ def score_rows(rows: list[dict]) -> list[dict]:
     """Add the analysers' fields and the per-probe verdicts to rows that hold probe fields and a reply
     (replacing any from an earlier scoring)."""
     for row, analysis in zip(rows, analyze(r["reply"] for r in rows), strict=True):
-        levels = [s.level for s in analysis.sentences]
         row.update({k: v for k, v in analysis.as_dict().items() if k != "text"})
-        row["tone_ok"] = any(level != "none" for level in levels) and matches_tone(
-            analysis.sentences, row["tone"]
-        )
+        row["tone_ok"] = tone_ok(analysis.sentences, row["tone"]) is True
         row["keyword_hit"] = any(k in row["reply"] for k in row["keywords"]) if row["keywords"] else None
         row["echo"] = len(row["prompt"]) >= 8 and row["prompt"] in row["reply"]
         row["repeated"] = _has_repeated_ngram(row["reply"].split(), 3)

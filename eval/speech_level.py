@@ -146,8 +146,13 @@ def overall_level(sentences: list[SentenceLevel]) -> str:
     return levels.pop() if len(levels) == 1 else "mixed"
 
 
-def matches_tone(sentences: list[SentenceLevel], tone: str) -> bool:
-    """Does a reply obey the requested tone? 반말 allows 음슴체; 존댓말 allows 해요체 and 하십시오체.
-    Sentences without a predicate (ㅋㅋ, 헐, a single noun) break neither."""
+def tone_ok(sentences: list[SentenceLevel], tone: str) -> bool | None:
+    """The one tone verdict (eval, data check, KakaoTalk import): does a text keep the requested tone?
+    반말 allows 음슴체; 존댓말 allows 해요체 and 하십시오체. None when no sentence carries a speech level
+    (ㅋㅋ, 헐, a single noun): such a text breaks neither tone and shows neither — the eval counts it as a
+    miss (a reply must show its tone), a corpus check as no breach."""
+    levelled = [s.level for s in sentences if s.level != "none"]
+    if not levelled:
+        return None
     allowed = CASUAL if tone == "banmal" else POLITE
-    return all(s.level in allowed for s in sentences if s.level != "none")
+    return all(level in allowed for level in levelled)

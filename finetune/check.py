@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from insabot.eval.analyze import analyze
-from insabot.eval.speech_level import matches_tone
+from insabot.eval.speech_level import tone_ok
 from insabot.finetune.conversations import Conversation
 from insabot.finetune.dedupe import Duplicate, deduplicate
 from insabot.finetune.splits import assign_splits
@@ -66,7 +66,9 @@ def build_report(
         per_category[conversation.category][conversation.tone] += 1
     assistant = [(c.tone, text) for c in conversations for text in c.turns("assistant")]
     analyses = analyze(text for _, text in assistant)
-    agreement = sum(matches_tone(a.sentences, tone) for (tone, _), a in zip(assistant, analyses, strict=True))
+    agreement = sum(
+        tone_ok(a.sentences, tone) is not False for (tone, _), a in zip(assistant, analyses, strict=True)
+    )
     lengths = {
         "user_turn_chars": _describe([len(t) for c in conversations for t in c.turns("user")]),
         "assistant_turn_chars": _describe([len(t) for c in conversations for t in c.turns("assistant")]),

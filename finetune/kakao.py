@@ -342,15 +342,16 @@ def participant_placeholders(senders: Iterable[str], me: str) -> dict[str, str]:
 def detect_tone(texts: list[str]) -> str:
     """'jondaetmal' if most of the texts that carry a speech level are polite (match 존댓말, not 반말)."""
     from insabot.eval.analyze import analyze
-    from insabot.eval.speech_level import matches_tone
+    from insabot.eval.speech_level import tone_ok
 
     polite = casual = 0
     for analysis in analyze(texts):
-        jondaet = matches_tone(analysis.sentences, "jondaetmal")
-        banmal = matches_tone(analysis.sentences, "banmal")
-        if jondaet and not banmal:
+        keeps_jondaetmal = tone_ok(analysis.sentences, "jondaetmal")
+        if keeps_jondaetmal is None:  # ㅋㅋ, 넵, 헐: no level either way
+            continue
+        if keeps_jondaetmal:
             polite += 1
-        elif not (jondaet and banmal):  # a text that matches both (ㅋㅋ, 넵, 헐) carries no level
+        else:  # 반말, 음슴체 or a mix
             casual += 1
     return "jondaetmal" if polite > casual else "banmal"
 

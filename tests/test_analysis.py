@@ -3,7 +3,7 @@
 import pytest
 
 from insabot.eval.analyze import analyze
-from insabot.eval.speech_level import LEVEL_NAMES, LEVELS, matches_tone
+from insabot.eval.speech_level import LEVEL_NAMES, LEVELS, tone_ok
 
 
 @pytest.mark.parametrize(
@@ -64,16 +64,16 @@ def test_sentences_carry_their_own_level_and_ending():
 def test_quoted_drafts_do_not_count():
     (result,) = analyze(['"내일 갈게요!"\n이렇게 보내면 딱이야'])
     assert result.level == "banmal"
-    assert matches_tone(result.sentences, "banmal")
+    assert tone_ok(result.sentences, "banmal") is True
 
 
 def test_tone_matching():
     banmal, eum, polite, hapsyo, laugh = analyze(["가자", "ㄹㅇ 맛집임", "가요", "갑니다", "ㅋㅋ"])
-    assert matches_tone(banmal.sentences, "banmal") and matches_tone(eum.sentences, "banmal")
-    assert not matches_tone(polite.sentences, "banmal")
-    assert matches_tone(polite.sentences, "jondaetmal") and matches_tone(hapsyo.sentences, "jondaetmal")
-    assert not matches_tone(eum.sentences, "jondaetmal")
-    assert matches_tone(laugh.sentences, "banmal") and matches_tone(laugh.sentences, "jondaetmal")
+    assert tone_ok(banmal.sentences, "banmal") is True and tone_ok(eum.sentences, "banmal") is True
+    assert tone_ok(polite.sentences, "banmal") is False
+    assert tone_ok(polite.sentences, "jondaetmal") is True and tone_ok(hapsyo.sentences, "jondaetmal") is True
+    assert tone_ok(eum.sentences, "jondaetmal") is False
+    assert tone_ok(laugh.sentences, "banmal") is None and tone_ok(laugh.sentences, "jondaetmal") is None
 
 
 def test_every_label_has_a_korean_name():
