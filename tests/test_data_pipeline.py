@@ -289,3 +289,17 @@ def test_data_check_reports_the_users_message_index_and_reads_korean_tones(tmp_p
     assert json.loads(captured.out)["per_category"] == {"external": {"jondaetmal": 1}}
     assert "messages[1] is 'user'" in captured.err
 
+
+def test_tiny_datasets_train_on_everything_and_large_groups_still_hold_out():
+    one = [normalise_row(MESSAGES, "a:1", "banmal", "a")]
+    assert {name: len(items) for name, items in assign_splits(one).items()} == {
+        "train": 1,
+        "validation": 0,
+        "test": 0,
+    }
+    three = [normalise_row(MESSAGES, f"a:{n}", "banmal", "a") for n in range(3)]
+    assert {name: len(items) for name, items in assign_splits(three).items()} == {
+        "train": 1,
+        "validation": 1,
+        "test": 1,
+    }
