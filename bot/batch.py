@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from insabot.chat import (
-    TONE_LABELS,
     ChatInputError,
     Message,
     build_conversation,
+    canonical_tone,
     check_length,
     normalize_history,
     system_prompt_for,
+    unknown_tone_message,
     validate_user_message,
 )
 from insabot.config import Config
 from insabot.generation import generate_batch
 from insabot.models.loading import LoadedModel
-from insabot.textio import InputError, detect_format, read_lines
+from insabot.textio import InputError, detect_format, display_name, read_jsonl, read_lines
 
 
 @dataclass(frozen=True)
@@ -33,32 +32,26 @@ class Prompt:
 
 
 def read_prompts(path: str, default_tone: str) -> list[Prompt]:
-    """Plain text (one user message per line) or JSONL rows with `prompt` or `messages` and optional `tone`."""
-    name = "<stdin>" if path == "-" else path
-    is_jsonl = detect_format(path, "auto") == "jsonl"
-    prompts = [_prompt(number, text, name, is_jsonl, default_tone) for number, text in _content_lines(path)]
+    """Plain text (one user message per line) or JSONL rows with `prompt` or `messages` and optional `tone`
+    (any name of `insabot.chat.TONE_ALIASES`)."""
+    if detect_format(path, "auto") == "jsonl":
+        prompts = [_prompt(number, row, display_name(path), default_tone) for number, row in read_jsonl(path)]
+    else:
+        prompts = [
+            Prompt(number, [], text.strip(), default_tone)
+            for number, text in read_lines(path)
+            if text.strip()
+        ]
     if not prompts:
-        raise InputError(f"{name}: no prompts (the file is empty)")
+        raise InputError(f"{display_name(path)}: no prompts (the file is empty)")
     return prompts
 
 
-def _content_lines(path: str) -> Iterator[tuple[int, str]]:
-    return ((number, text) for number, text in read_lines(path) if text.strip())
-
-
-def _prompt(number: int, text: str, name: str, is_jsonl: bool, default_tone: str) -> Prompt:
+def _prompt(number: int, row: dict, name: str, default_tone: str) -> Prompt:
     where = f"{name}:{number}"
-    if not is_jsonl:
-        return Prompt(number, [], text.strip(), default_tone)
-    try:
-        row = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})") from None
-    if not isinstance(row, dict):
-        raise InputError(f"{where}: expected a JSON object")
-    tone = row.get("tone", default_tone)
-    if tone not in TONE_LABELS:
-        raise InputError(f"{where}: unknown tone {tone!r} (expected one of {', '.join(TONE_LABELS)})")
+    tone = canonical_tone(row.get("tone", default_tone))
+    if tone is None:
+        raise InputError(f"{where}: {unknown_tone_message(row['tone'])}")
     row_id = str(row["id"]) if "id" in row else None
     if isinstance(row.get("prompt"), str) and row["prompt"].strip():
         return Prompt(number, [], row["prompt"].strip(), tone, row_id)
@@ -71,7 +64,7 @@ def _prompt(number: int, text: str, name: str, is_jsonl: bool, default_tone: str
 def conversations_for(prompts: list[Prompt], path: str, config: Config) -> list[list[Message]]:
     """Each prompt as the chat builds it (system prompt, history, message), every message within
     chat.max_message_chars: an over-long one is refused here, naming file:line, before any model loads."""
-    name = "<stdin>" if path == "-" else path
+    name = display_name(path)
     conversations = []
     for prompt in prompts:
         try:

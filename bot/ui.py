@@ -244,13 +244,15 @@ class WebChat:
         return first, second, third
 
     def export_history(self, history: list[dict], tone: str, system_prompt: str) -> str:
-        """The conversation as a JSON dataset of one row (messages format): `insabot train` reads it as is."""
+        """The conversation as a JSON dataset of one row (messages format, with its tone so a 존댓말 chat
+        is counted as one): `insabot train` and `insabot data check` read it as is."""
         messages = [{"role": "system", "content": system_prompt_for(tone, system_prompt)}]
         messages += normalize_history(history)
         folder = Path(tempfile.mkdtemp(prefix="insabot-chat-"))
         path = folder / f"insabot-chat-{time.strftime('%Y%m%d-%H%M%S')}.json"
         path.write_text(
-            json.dumps([{"messages": messages}], ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            json.dumps([{"tone": tone, "messages": messages}], ensure_ascii=False, indent=2) + "\n",
+            encoding="utf-8",
         )
         return str(path)
 

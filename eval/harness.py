@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from insabot.chat import build_conversation, system_prompt_for
+from insabot.chat import build_conversation, canonical_tone, system_prompt_for, unknown_tone_message
 from insabot.config import Config, ConfigError
 from insabot.eval.analyze import analyze
 from insabot.eval.locality import HANGUL_SYLLABLE
@@ -22,6 +22,7 @@ from insabot.eval.metrics import METRICS
 from insabot.eval.speech_level import tone_ok
 from insabot.generation import generate_batch
 from insabot.models.loading import LoadedModel
+from insabot.textio import InputError, read_jsonl
 
 PROBES = Path(__file__).parent / "data" / "probes.jsonl"
 
@@ -37,25 +38,32 @@ class Probe:
 
 
 def load_probes(path: str | Path | None = None) -> list[Probe]:
+    """The probe set; a bad line is an `InputError` naming `file:line`, before any model loads."""
     path = Path(path) if path else PROBES
-    probes = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if line.strip():
-            row = json.loads(line)
-            try:
-                probes.append(
-                    Probe(
-                        row["id"],
-                        row["kind"],
-                        row["category"],
-                        row["tone"],
-                        row["messages"],
-                        row.get("keywords", []),
-                    )
-                )
-            except KeyError as exc:
-                raise ConfigError(f"{path}:{number}: probe is missing {exc}") from None
-    return probes
+    return [_probe(row, f"{path}:{number}") for number, row in read_jsonl(path)]
+
+
+def _probe(row: dict, where: str) -> Probe:
+    missing = [key for key in ("id", "kind", "category", "tone", "messages") if key not in row]
+    if missing:
+        raise InputError(f"{where}: probe is missing {', '.join(map(repr, missing))}")
+    tone = canonical_tone(row["tone"])
+    if tone is None:
+        raise InputError(f"{where}: {unknown_tone_message(row['tone'])}")
+    messages = row["messages"]
+    if not (
+        isinstance(messages, list)
+        and messages
+        and all(isinstance(m, dict) and isinstance(m.get("content"), str) for m in messages)
+        and messages[-1].get("role") == "user"
+    ):
+        raise InputError(
+            f"{where}: 'messages' must be a list of role/content objects ending with a user turn"
+        )
+    keywords = row.get("keywords", [])
+    if not (isinstance(keywords, list) and all(isinstance(k, str) for k in keywords)):
+        raise InputError(f"{where}: 'keywords' must be a list of strings")
+    return Probe(str(row["id"]), str(row["kind"]), str(row["category"]), tone, messages, keywords)
 
 
 def probes_dataset(path: str | Path | None = None):
@@ -236,8 +244,6 @@ def evaluate_model(config: Config, progress: bool = True) -> tuple[dict[str, Any
 def rescore(run_dir: Path) -> tuple[dict[str, Any], list[dict]]:
     """A finished eval run scored again by the current analysers, from its replies.jsonl (no generation):
     generation time and perplexity are kept from its report.json."""
-    from insabot.finetune.conversations import read_jsonl
-
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     rows = [row for _, row in read_jsonl(run_dir / "replies.jsonl")]
     metrics = report["metrics"]

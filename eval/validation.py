@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import collections
-import json
 from pathlib import Path
 
 from insabot.eval.speech_level import LEVELS
+from insabot.textio import read_jsonl
 
 LABELLED_SET = Path(__file__).parent / "data" / "speech_levels.jsonl"
 
 
 def load_labelled(path: Path = LABELLED_SET) -> list[dict]:
     """Rows of `{"id", "text", "level", "case"}`; every text carries one gold level."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for _, row in read_jsonl(path)]
 
 
 def score(gold: list[str], predicted: list[str]) -> dict:

@@ -1,24 +1,24 @@
-"""The conversation schema of insabot's data, and a strict reader for `messages`-shaped JSONL.
+"""The conversation schema of insabot's data, and the strict reader of the bundled corpus's shards.
 
-Every problem is a `DataError` naming the file and line; nothing is skipped silently.
+Every problem is a `DataError` naming the file and line; nothing is skipped silently. Outside data in
+other shapes comes in through `finetune/sources.py`, which ends in `parse_conversation` too.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from insabot.chat import SYSTEM_PROMPTS, nfc
-from insabot.errors import InsabotError
+from insabot.chat import canonical_tone, nfc, unknown_tone_message
+from insabot.textio import InputError, read_jsonl
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
 ROLES = ("system", "user", "assistant")
 
 
-class DataError(InsabotError, ValueError):
-    """A malformed row; the message starts with `file:line:`."""
+class DataError(InputError):
+    """A readable row that is not a valid conversation; the message starts with `file:line:`."""
 
 
 @dataclass(frozen=True)
@@ -34,51 +34,29 @@ class Conversation:
         return [m["content"] for m in self.messages if m["role"] == role]
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict | DataError]]:
-    """(line number, object or the DataError for that line) for every non-empty line."""
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            where = f"{path}:{number}"
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield number, DataError(f"{where}: not valid UTF-8 ({exc.reason} at byte {exc.start})")
-                continue
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, DataError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})")
-                continue
-            if not isinstance(row, dict):
-                yield number, DataError(f"{where}: expected a JSON object, got {type(row).__name__}")
-                continue
-            yield number, row
+def tone_of(name: object, where: str) -> str:
+    """The stable tone label of a row's tone name (`반말`, `polite`... see `insabot.chat.TONE_ALIASES`)."""
+    tone = canonical_tone(name)
+    if tone is None:
+        raise DataError(f"{where}: {unknown_tone_message(name)}")
+    return tone
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for every non-empty line; the first bad line raises with file:line."""
-    for number, row in iter_jsonl(path):
-        if isinstance(row, DataError):
-            raise row
-        yield number, row
-
-
-def parse_conversation(row: dict, where: str) -> Conversation:
+def parse_conversation(row: dict, where: str, names: Sequence[str] = ()) -> Conversation:
+    """A validated `Conversation`. `names[i]` is what message i is called in the user's file (default
+    `messages[i]`), so a row whose messages were converted or given a system prompt is still reported
+    as the user wrote it."""
     for key in ("id", "category", "tone", "messages"):
         if key not in row:
             raise DataError(f"{where}: missing field {key!r}")
-    if row["tone"] not in SYSTEM_PROMPTS:
-        raise DataError(
-            f"{where}: unknown tone {row['tone']!r} (expected one of {', '.join(SYSTEM_PROMPTS)})"
-        )
+    tone = tone_of(row["tone"], where)
     messages = row["messages"]
     if not isinstance(messages, list) or not messages:
         raise DataError(f"{where}: 'messages' must be a non-empty list")
+    names = list(names) or [f"messages[{index}]" for index in range(len(messages))]
     clean = []
     for index, message in enumerate(messages):
-        at = f"{where}: messages[{index}]"
+        at = f"{where}: {names[index]}"
         if not isinstance(message, dict) or "role" not in message or "content" not in message:
             raise DataError(f"{at}: expected an object with 'role' and 'content'")
         role, content = message["role"], message["content"]
@@ -87,11 +65,11 @@ def parse_conversation(row: dict, where: str) -> Conversation:
         if not isinstance(content, str) or not content.strip():
             raise DataError(f"{at}: empty content")
         clean.append({"role": role, "content": nfc(content)})
-    _check_order([m["role"] for m in clean], where)
-    return Conversation(str(row["id"]), nfc(str(row["category"])), row["tone"], clean, where)
+    _check_order([m["role"] for m in clean], where, names)
+    return Conversation(str(row["id"]), nfc(str(row["category"])), tone, clean, where)
 
 
-def _check_order(roles: list[str], where: str) -> None:
+def _check_order(roles: list[str], where: str, names: list[str]) -> None:
     """Optional system first, then user/assistant alternating, starting with user, ending with assistant."""
     body = roles[1:] if roles[0] == "system" else roles
     expected = ["user", "assistant"] * (len(body) // 2 + 1)
@@ -99,7 +77,7 @@ def _check_order(roles: list[str], where: str) -> None:
         if got != want:
             offset = index + (len(roles) - len(body))
             raise DataError(
-                f"{where}: messages[{offset}] is {got!r} but {want!r} was expected (roles out of order)"
+                f"{where}: {names[offset]} is {got!r} but {want!r} was expected (roles out of order)"
             )
     if not body or body[-1] != "assistant":
         raise DataError(f"{where}: the conversation must end with an assistant turn")

@@ -8,13 +8,14 @@ from typing import Any
 
 from insabot.config import Config
 from insabot.models.loading import atomic_directory
+from insabot.textio import read_jsonl
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
     path = run_dir / "metrics.jsonl"
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [row for _, row in read_jsonl(path)]
 
 
 def plot_losses(metrics: list[dict], out: Path) -> None:

@@ -1,6 +1,7 @@
 """Load conversations that researchers bring: local JSONL / JSON / CSV / Parquet files or Hub datasets,
 in OpenAI `messages`, ShareGPT (`conversations` of from/value) or Alpaca (instruction/input/output) shape.
 
+The one data path: `insabot data check`, `data split` and `train` all load through `load_source`.
 Everything becomes the one `Conversation` schema. Rows without a system prompt get the persona prompt
 of their tone (default 반말), so outside data trains the same persona. Strict mode stops at the first
 bad row; lenient mode skips bad rows and returns each problem — nothing is dropped silently.
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from insabot.chat import SYSTEM_PROMPTS
-from insabot.finetune.conversations import Conversation, DataError, iter_jsonl, parse_conversation
+from insabot.finetune.conversations import Conversation, DataError, parse_conversation, tone_of
+from insabot.textio import InputError, iter_jsonl, read_lines, read_text
 
 SHAREGPT_ROLES = {
     "human": "user",
@@ -43,24 +45,34 @@ def load_source(
     loaded = Loaded()
     for where, row in _rows(spec, split):
         try:
-            if isinstance(row, DataError):
+            if isinstance(row, InputError):
                 raise row
             loaded.conversations.append(normalise_row(row, where, default_tone, Path(spec).stem))
-        except DataError as exc:
+        except InputError as exc:  # DataError included
             if strict:
                 raise
             loaded.problems.append(str(exc))
     return loaded
 
 
+def require_conversations(loaded: Loaded, spec: str) -> list[Conversation]:
+    """The loaded conversations, or a DataError when there are none (an empty file, or every row
+    skipped in lenient mode): nothing downstream can use an empty dataset."""
+    if loaded.conversations:
+        return loaded.conversations
+    skipped = f": all {len(loaded.problems)} rows were skipped" if loaded.problems else ""
+    raise DataError(f"no conversations in {spec}{skipped}")
+
+
 def normalise_row(row: dict, where: str, default_tone: str, stem: str) -> Conversation:
-    """Any supported shape -> `Conversation` (validated: roles, order, empty content, tone)."""
-    messages = _messages_of(row, where)
-    tone = row.get("tone", default_tone)
-    if tone not in SYSTEM_PROMPTS:
-        raise DataError(f"{where}: unknown tone {tone!r} (expected one of {', '.join(SYSTEM_PROMPTS)})")
+    """Any supported shape -> `Conversation` (validated: roles, order, empty content, tone). Problems
+    name the messages as the row has them (`conversations[0]`, `'output'`), whatever was converted or
+    inserted."""
+    messages, names = _messages_of(row, where)
+    tone = tone_of(row.get("tone", default_tone), where)
     if messages and isinstance(messages[0], dict) and messages[0].get("role") != "system":
         messages = [{"role": "system", "content": SYSTEM_PROMPTS[tone]}, *messages]
+        names = ["the persona system prompt", *names]
     number = where.rsplit(":", 1)[-1]
     return parse_conversation(
         {
@@ -70,39 +82,49 @@ def normalise_row(row: dict, where: str, default_tone: str, stem: str) -> Conver
             "messages": messages,
         },
         where,
+        names,
     )
 
 
-def _messages_of(row: dict, where: str) -> list:
+def _messages_of(row: dict, where: str) -> tuple[Any, list[str]]:
+    """The row's turns as `messages`, and what each is called in the row."""
     if "messages" in row:
-        return _maybe_json(row["messages"], where, "messages")
+        messages = _maybe_json(row["messages"], where, "messages")
+        count = len(messages) if isinstance(messages, list) else 0
+        return messages, [f"messages[{index}]" for index in range(count)]
     if "conversations" in row:
-        turns = _maybe_json(row["conversations"], where, "conversations")
-        if not isinstance(turns, list):
-            raise DataError(f"{where}: 'conversations' must be a list")
-        messages = []
-        for index, turn in enumerate(turns):
-            if not isinstance(turn, dict) or "from" not in turn or "value" not in turn:
-                raise DataError(
-                    f"{where}: conversations[{index}]: expected an object with 'from' and 'value'"
-                )
-            role = SHAREGPT_ROLES.get(str(turn["from"]).lower())
-            if role is None:
-                raise DataError(f"{where}: conversations[{index}]: unknown speaker {turn['from']!r}")
-            messages.append({"role": role, "content": turn["value"]})
-        return messages
+        return _sharegpt_messages(_maybe_json(row["conversations"], where, "conversations"), where)
     if "instruction" in row and "output" in row:
-        prompt = str(row["instruction"] or "").strip()
-        if str(row.get("input") or "").strip():
-            prompt = f"{prompt}\n\n{str(row['input']).strip()}"
-        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": row["output"]}]
-        if str(row.get("system") or "").strip():
-            messages.insert(0, {"role": "system", "content": row["system"]})
-        return messages
+        return _alpaca_messages(row)
     raise DataError(
         f"{where}: unknown row shape (fields: {', '.join(map(str, row))}); expected 'messages', "
         "ShareGPT 'conversations' or Alpaca 'instruction'/'output'"
     )
+
+
+def _sharegpt_messages(turns: Any, where: str) -> tuple[list, list[str]]:
+    if not isinstance(turns, list):
+        raise DataError(f"{where}: 'conversations' must be a list")
+    messages = []
+    for index, turn in enumerate(turns):
+        if not isinstance(turn, dict) or "from" not in turn or "value" not in turn:
+            raise DataError(f"{where}: conversations[{index}]: expected an object with 'from' and 'value'")
+        role = SHAREGPT_ROLES.get(str(turn["from"]).lower())
+        if role is None:
+            raise DataError(f"{where}: conversations[{index}]: unknown speaker {turn['from']!r}")
+        messages.append({"role": role, "content": turn["value"]})
+    return messages, [f"conversations[{index}]" for index in range(len(turns))]
+
+
+def _alpaca_messages(row: dict) -> tuple[list, list[str]]:
+    prompt = str(row["instruction"] or "").strip()
+    if str(row.get("input") or "").strip():
+        prompt = f"{prompt}\n\n{str(row['input']).strip()}"
+    messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": row["output"]}]
+    names = ["'instruction'", "'output'"]
+    if str(row.get("system") or "").strip():
+        return [{"role": "system", "content": row["system"]}, *messages], ["'system'", *names]
+    return messages, names
 
 
 def _maybe_json(value: Any, where: str, name: str) -> Any:
@@ -114,7 +136,7 @@ def _maybe_json(value: Any, where: str, name: str) -> Any:
     return list(value) if hasattr(value, "tolist") else value
 
 
-def _rows(spec: str, split: str) -> Iterator[tuple[str, dict | DataError]]:
+def _rows(spec: str, split: str) -> Iterator[tuple[str, dict | InputError]]:
     path = Path(spec)
     if path.is_dir():
         for child in sorted(path.glob("*.jsonl")):
@@ -127,27 +149,14 @@ def _rows(spec: str, split: str) -> Iterator[tuple[str, dict | DataError]]:
         yield from _hub_rows(spec, split)
 
 
-def _file_rows(path: Path) -> Iterator[tuple[str, dict | DataError]]:
+def _file_rows(path: Path) -> Iterator[tuple[str, dict | InputError]]:
     suffix = path.suffix.lower()
     if suffix == ".jsonl":
-        for number, row in iter_jsonl(path):
-            yield f"{path}:{number}", row
+        yield from _jsonl_rows(path)
     elif suffix == ".json":
-        rows = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(rows, list):
-            raise DataError(f"{path}: a .json dataset must be a list of rows")
-        for index, row in enumerate(rows, start=1):
-            yield (
-                f"{path}:row {index}",
-                row if isinstance(row, dict) else DataError(f"{path}:row {index}: not an object"),
-            )
+        yield from _json_rows(path)
     elif suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            previous = reader.line_num
-            for row in reader:
-                number, previous = previous + 1, reader.line_num
-                yield f"{path}:{number}", dict(row)
+        yield from _csv_rows(path)
     elif suffix == ".parquet":
         from datasets import Dataset
 
@@ -155,6 +164,41 @@ def _file_rows(path: Path) -> Iterator[tuple[str, dict | DataError]]:
             yield f"{path}:row {index}", row
     else:
         raise DataError(f"{path}: unsupported file type {suffix!r} (use .jsonl, .json, .csv or .parquet)")
+
+
+def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict | InputError]]:
+    for number, row in iter_jsonl(path):
+        yield f"{path}:{number}", row
+
+
+def _json_rows(path: Path) -> Iterator[tuple[str, dict | InputError]]:
+    """A JSON list of rows (what the web chat's "대화 JSON 내려받기" writes) or one row object; a `.json`
+    file holding JSON Lines (as Hugging Face `datasets` also accepts) is read as JSONL."""
+    text = read_text(path)
+    if not text.strip():
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # a complete first value, then more: JSON Lines
+            yield from _jsonl_rows(path)
+            return
+        raise DataError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno})") from None
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        raise DataError(f"{path}: a .json dataset must be a list of rows or one row object")
+    for index, row in enumerate(data, start=1):
+        where = f"{path}:row {index}"
+        yield where, row if isinstance(row, dict) else DataError(f"{where}: not an object")
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[str, dict]]:
+    reader = csv.DictReader(text + "\n" for _, text in read_lines(path))
+    previous = reader.line_num
+    for row in reader:
+        number, previous = previous + 1, reader.line_num  # a quoted record may span several lines
+        yield f"{path}:{number}", dict(row)
 
 
 def _hub_rows(dataset_id: str, split: str) -> Iterator[tuple[str, dict]]:

@@ -1,8 +1,10 @@
 """Deterministic train/validation/test splits, stratified by category and tone.
 
 Within each (category, tone) group conversations are ordered by a hash of their id, and the first
-ones go to test, the next to validation. The assignment depends only on the ids, so it is the same
-on every machine and for every run; the test split is never seen by training.
+ones go to test, the next to validation (at least one each). A group too small to hold out one of each
+and still train on one (fewer than 3 conversations, e.g. a chat exported from the web UI) goes to train
+whole. The assignment depends only on the ids, so it is the same on every machine and for every run;
+the test split is never seen by training.
 
 The bundled corpus freezes its assignment in `finetune/corpus/splits.json` (`insabot data split
 --freeze`): conversations listed there keep their split forever, so adding conversations later
@@ -69,6 +71,8 @@ def assign_splits(
         ordered = sorted(members, key=lambda c: _rank(c.id))
         n_test = max(1, round(len(ordered) * test)) if test else 0
         n_val = max(1, round(len(ordered) * validation)) if validation else 0
+        if n_test + n_val >= len(ordered):
+            n_test = n_val = 0
         result["test"] += ordered[:n_test]
         result["validation"] += ordered[n_test : n_test + n_val]
         result["train"] += ordered[n_test + n_val :]

@@ -27,10 +27,11 @@ import torch
 from insabot.config import Config, dump_config
 from insabot.errors import InsabotError
 from insabot.finetune.attention import use_packed_attention
-from insabot.finetune.conversations import Conversation, load_corpus, read_conversations
+from insabot.finetune.conversations import CORPUS_DIR, Conversation
 from insabot.finetune.loss import supervised_loss_sum
 from insabot.finetune.packing import Packed, collate, pack
 from insabot.finetune.render import Example, render
+from insabot.finetune.sources import load_source, require_conversations
 from insabot.finetune.splits import assign_splits, load_frozen
 from insabot.models.loading import atomic_directory, resolve
 
@@ -81,14 +82,10 @@ class Distributed:
 
 
 def load_conversations(config: Config) -> list[Conversation]:
-    if config.data.path is None:
-        return load_corpus()
-    path = Path(config.data.path)
-    if path.is_dir():
-        return load_corpus(path)
-    if not path.is_file():
-        raise TrainError(f"data.path {path} does not exist")
-    return read_conversations(path)
+    """What `insabot data check` reads, through the same loader (every shape and file type it takes);
+    strict: training stops at the first bad row."""
+    spec = config.data.path or str(CORPUS_DIR)
+    return require_conversations(load_source(spec), spec)
 
 
 def render_all(conversations: list[Conversation], tokenizer: Any, max_len: int) -> tuple[list[Example], int]:
@@ -272,12 +269,15 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
     torch.manual_seed(config.train.seed)
     random.seed(config.train.seed)
 
-    model, tokenizer = build_model(config, device)
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    # The data first: a bad row fails in a second, not after the model has loaded.
     splits = assign_splits(
         load_conversations(config), frozen=load_frozen() if config.data.path is None else None
     )
+    model, tokenizer = build_model(config, device)
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     train_conversations = splits["train"][: config.data.limit] if config.data.limit else splits["train"]
+    if not train_conversations:
+        raise TrainError(f"{config.data.path or CORPUS_DIR}: no conversations left for the train split")
     train_examples, truncated = render_all(train_conversations, tokenizer, config.data.max_seq_len)
     val_examples, val_truncated = render_all(splits["validation"], tokenizer, config.data.max_seq_len)
     val_batches = micro_batches(val_examples, config)
@@ -364,7 +364,8 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
             }
             bar.set_postfix(loss=record["loss"], tok_s=record["tokens_per_s"])
             window_loss, window_count, window_tokens, window_started = 0.0, 0, 0, time.perf_counter()
-        if state["step"] % config.train.eval_every == 0 or state["step"] == total_steps:
+        # A dataset too small to hold out a validation split (one exported chat) has no eval loss.
+        if val_batches and (state["step"] % config.train.eval_every == 0 or state["step"] == total_steps):
             record = record or {"step": state["step"]}
             record["eval_loss"] = round(evaluate(model, val_batches, pad_id, autocast, device), 4)
         if dist.main and record:

@@ -17,6 +17,26 @@ SYSTEM_PROMPTS: dict[str, str] = {
     "jondaetmal": "너는 인싸봇이야. 트렌드랑 밈에 빠삭한 카톡 친구처럼 짧고 센스 있게 답하되, 반드시 존댓말로 답해.",
 }
 TONE_LABELS: dict[str, str] = {"banmal": "반말", "jondaetmal": "존댓말"}
+# The one list of tone names accepted in user data (dataset rows, prompt files, probe sets): people write
+# 반말/존댓말 or English words, not our labels. Each maps to a stable label of `TONE_LABELS`; Latin names
+# match in any case. Command-line flags and config keys stay strict (`banmal` | `jondaetmal`).
+TONE_ALIASES: dict[str, str] = {
+    "banmal": "banmal",
+    "반말": "banmal",
+    "반말체": "banmal",
+    "해체": "banmal",
+    "casual": "banmal",
+    "informal": "banmal",
+    "jondaetmal": "jondaetmal",
+    "존댓말": "jondaetmal",
+    "존대": "jondaetmal",
+    "존대말": "jondaetmal",
+    "해요체": "jondaetmal",
+    "합쇼체": "jondaetmal",
+    "polite": "jondaetmal",
+    "formal": "jondaetmal",
+    "honorific": "jondaetmal",
+}
 
 Message = dict[str, str]
 
@@ -31,6 +51,15 @@ def system_prompt_for(tone: str, override: str | None = None) -> str:
     if tone not in SYSTEM_PROMPTS:
         raise ChatInputError(f"unknown tone {tone!r}; choose one of {', '.join(SYSTEM_PROMPTS)}")
     return SYSTEM_PROMPTS[tone]
+
+
+def canonical_tone(name: Any) -> str | None:
+    """The stable label (`banmal` | `jondaetmal`) of a tone name from user data, or None when unknown."""
+    return TONE_ALIASES.get(nfc(name).strip().lower()) if isinstance(name, str) else None
+
+
+def unknown_tone_message(name: Any) -> str:
+    return f"unknown tone {name!r} (expected one of {', '.join(TONE_ALIASES)})"
 
 
 def nfc(text: str) -> str:

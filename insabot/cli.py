@@ -464,11 +464,13 @@ def _export(args: argparse.Namespace) -> int:
 
 def _load_dataset(path: str | None, lenient: bool):
     from insabot.finetune.conversations import CORPUS_DIR
-    from insabot.finetune.sources import load_source
+    from insabot.finetune.sources import load_source, require_conversations
 
-    loaded = load_source(str(path or CORPUS_DIR), strict=not lenient)
+    spec = str(path or CORPUS_DIR)
+    loaded = load_source(spec, strict=not lenient)
     for problem in loaded.problems:
         print(f"insabot: skipped {problem}", file=sys.stderr)
+    require_conversations(loaded, spec)
     return loaded
 
 

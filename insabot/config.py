@@ -67,7 +67,8 @@ class ChatConfig:
 @dataclass
 class DataConfig:
     path: str | None = None
-    """A `messages` JSONL file or directory of them; None = the bundled corpus (finetune/corpus)."""
+    """Anything `insabot data check` reads (JSONL/JSON/CSV/Parquet file, folder of JSONL shards, Hub id;
+    messages, ShareGPT or Alpaca rows); None = the bundled corpus (finetune/corpus) with its frozen split."""
     max_seq_len: int = 512
     packing: bool = True
     """Pack several conversations into one sequence (attention never crosses them)."""

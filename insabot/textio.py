@@ -1,6 +1,8 @@
-"""Reading texts from plain, CSV/TSV and JSONL files (or stdin), with errors that name the line.
+"""Reading user files: the one JSONL reader, and texts from plain, CSV/TSV and JSONL files (or stdin).
 
-Shared by the command-line tools that take "a file of texts" (`insabot analyze`, later `generate`).
+Every problem is an `InputError` whose message starts with `file:line:` (bad UTF-8, bad JSON, a line
+that is not an object, a missing field). Datasets, prompt files, probe sets, metrics and replies are all
+read through `iter_jsonl` / `read_jsonl`; `insabot analyze` reads "a file of texts" through `read_texts`.
 """
 
 from __future__ import annotations
@@ -39,29 +41,86 @@ def detect_format(path: str, fmt: str) -> str:
     return {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}.get(suffix, "text")
 
 
-def read_lines(path: str) -> Iterator[tuple[int, str]]:
-    """(line number, decoded line without newline); `-` is standard input. Bad UTF-8 names the line."""
-    name = "<stdin>" if path == "-" else path
-    handle = sys.stdin.buffer if path == "-" else _open(path)
+def display_name(path: str | Path) -> str:
+    return "<stdin>" if str(path) == "-" else str(path)
+
+
+def iter_lines(path: str | Path) -> Iterator[tuple[int, str | InputError]]:
+    """(line number, decoded line without newline, or the InputError of a line that is not UTF-8);
+    `-` is standard input. A missing file raises."""
+    name = display_name(path)
+    handle = sys.stdin.buffer if str(path) == "-" else _open(path)
     try:
         for number, raw in enumerate(handle, start=1):
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise InputError(
-                    f"{name}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})"
-                ) from None
+                yield (
+                    number,
+                    InputError(f"{name}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})"),
+                )
+                continue
             yield number, text.removesuffix("\n").removesuffix("\r")
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
 
 
-def _open(path: str):
+def read_lines(path: str | Path) -> Iterator[tuple[int, str]]:
+    """(line number, decoded line without newline); the first line that is not UTF-8 raises."""
+    for number, text in iter_lines(path):
+        if isinstance(text, InputError):
+            raise text
+        yield number, text
+
+
+def read_text(path: str | Path) -> str:
+    """A whole UTF-8 file; bad UTF-8 names the line."""
+    with _open(path) as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        number = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{path}:{number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def _open(path: str | Path):
     try:
         return open(path, "rb")
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, not a file") from None
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict | InputError]]:
+    """(line number, object or the InputError of that line) for every non-empty line: the lenient reader.
+    Every JSONL file insabot reads goes through here, so every bad line reads `file:line: reason`."""
+    name = display_name(path)
+    for number, text in iter_lines(path):
+        if isinstance(text, InputError):
+            yield number, text
+        elif text.strip():
+            yield number, _json_object(text, f"{name}:{number}")
+
+
+def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for every non-empty line; the first bad line raises with `file:line`."""
+    for number, row in iter_jsonl(path):
+        if isinstance(row, InputError):
+            raise row
+        yield number, row
+
+
+def _json_object(text: str, where: str) -> dict | InputError:
+    try:
+        row = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return InputError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})")
+    if not isinstance(row, dict):
+        return InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    return row
 
 
 def read_texts(
@@ -75,15 +134,17 @@ def read_texts(
 ) -> Iterator[TextRow]:
     """Texts in input order. With `on_error`, bad rows are reported to it and skipped (lenient);
     without it the first bad row raises."""
-    name = "<stdin>" if path == "-" else path
+    name = display_name(path)
     fmt = detect_format(path, fmt)
-    lines = read_lines(path)
     if fmt == "text":
-        rows = (TextRow(number, nfc(text)) for number, text in lines)
+        rows = (
+            text if isinstance(text, InputError) else TextRow(number, nfc(text))
+            for number, text in iter_lines(path)
+        )
     elif fmt in ("csv", "tsv"):
-        rows = _table_rows(lines, name, "\t" if fmt == "tsv" else ",", column)
+        rows = _table_rows(read_lines(path), name, "\t" if fmt == "tsv" else ",", column)
     else:
-        rows = _jsonl_rows(lines, name, field, role)
+        rows = _jsonl_rows(iter_jsonl(path), name, field, role)
     yield from _guard(rows, on_error)
 
 
@@ -122,18 +183,13 @@ def _table_rows(lines, name: str, delimiter: str, column: str) -> Iterator[TextR
         yield TextRow(number, nfc(record[index]))
 
 
-def _jsonl_rows(lines, name: str, field: str, role: str | None) -> Iterator[TextRow | InputError]:
-    for number, text in lines:
-        if not text.strip():
-            continue
+def _jsonl_rows(
+    rows: Iterator[tuple[int, dict | InputError]], name: str, field: str, role: str | None
+) -> Iterator[TextRow | InputError]:
+    for number, row in rows:
         where = f"{name}:{number}"
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield InputError(f"{where}: not valid JSON ({exc.msg}, column {exc.colno})")
-            continue
-        if not isinstance(row, dict):
-            yield InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        if isinstance(row, InputError):
+            yield row
         elif role is not None:
             messages = row.get("messages")
             if not isinstance(messages, list):

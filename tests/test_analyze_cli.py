@@ -132,6 +132,19 @@ def test_lenient_skips_and_reports_each_bad_row(tmp_path, capsys):
     assert "2 row(s) skipped" in err
 
 
+@pytest.mark.parametrize("name", ["cp949.txt", "cp949.jsonl"])
+def test_lenient_skips_a_line_that_is_not_utf8(tmp_path, capsys, name):
+    path = tmp_path / name
+    line = (lambda text: json.dumps({"text": text}, ensure_ascii=False)) if name.endswith("jsonl") else str
+    path.write_bytes(
+        f"{line('가자')}\n".encode() + f"{line('한글')}\n".encode("cp949") + f"{line('가요')}\n".encode()
+    )
+    code, rows, err = run(capsys, path, "--lenient")
+    assert code == 0
+    assert [(r["line"], r["text"]) for r in rows] == [(1, "가자"), (3, "가요")]
+    assert f"{name}:2: not valid UTF-8" in err and "1 row(s) skipped" in err
+
+
 def test_summary_goes_to_stderr(tmp_path, capsys):
     path = tmp_path / "s.txt"
     path.write_text("가자\n가요\n", encoding="utf-8")

@@ -8,7 +8,8 @@ import pytest
 from insabot.chat import SYSTEM_PROMPTS
 from insabot.eval.analyze import analyze
 from insabot.eval.speech_level import tone_ok
-from insabot.finetune.conversations import DataError, load_corpus, read_conversations, read_jsonl
+from insabot.finetune.conversations import load_corpus, read_conversations
+from insabot.textio import InputError, read_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ SYSTEM = SYSTEM_PROMPTS["banmal"]
         ('{"id": 1, "category": "x", "tone": "banmal", "messages": [', "not valid JSON"),
         ('["a"]', "expected a JSON object"),
         ('{"id": 1, "category": "x", "tone": "banmal"}', "missing field 'messages'"),
-        ('{"id": 1, "category": "x", "tone": "polite", "messages": []}', "unknown tone 'polite'"),
+        ('{"id": 1, "category": "x", "tone": "사투리", "messages": []}', "unknown tone '사투리'"),
         (
             '{"id": 1, "category": "x", "tone": "banmal", "messages": [{"role": "bot", "content": "ㅎㅇ"}]}',
             "unknown role 'bot'",
@@ -88,7 +89,7 @@ def test_malformed_rows_name_file_and_line(tmp_path, line, message):
     path = tmp_path / "bad.jsonl"
     good = f'{{"id": 0, "category": "x", "tone": "banmal", "messages": [{{"role": "system", "content": "{SYSTEM}"}}, {{"role": "user", "content": "야"}}, {{"role": "assistant", "content": "왜"}}]}}'
     path.write_text(good + "\n\n" + line + "\n", encoding="utf-8")
-    with pytest.raises(DataError, match=message) as err:
+    with pytest.raises(InputError, match=message) as err:  # DataError is an InputError
         read_conversations(path)
     assert str(err.value).startswith(f"{path}:3: ")
 
@@ -96,5 +97,5 @@ def test_malformed_rows_name_file_and_line(tmp_path, line, message):
 def test_non_utf8_names_the_line(tmp_path):
     path = tmp_path / "cp949.jsonl"
     path.write_bytes('{"text": "정상"}\n'.encode() + '{"text": "한글"}\n'.encode("cp949"))
-    with pytest.raises(DataError, match=rf"{path}:2: not valid UTF-8"):
+    with pytest.raises(InputError, match=rf"{path}:2: not valid UTF-8"):
         list(read_jsonl(path))

@@ -10,6 +10,7 @@ from insabot.finetune.conversations import CORPUS_DIR, DataError, load_corpus
 from insabot.finetune.dedupe import deduplicate
 from insabot.finetune.sources import load_source, normalise_row
 from insabot.finetune.splits import assign_splits, load_frozen
+from insabot.textio import InputError
 
 MESSAGES = {
     "messages": [{"role": "user", "content": "점메추 좀"}, {"role": "assistant", "content": "국밥 ㄱㄱ"}]
@@ -70,7 +71,7 @@ def test_strict_stops_and_lenient_reports_every_bad_row(tmp_path):
         + "\n",
         encoding="utf-8",
     )
-    with pytest.raises(DataError, match=rf"{path}:2: not valid JSON"):
+    with pytest.raises(InputError, match=rf"{path}:2: not valid JSON"):
         load_source(str(path))
     loaded = load_source(str(path), strict=False)
     assert len(loaded.conversations) == 2
@@ -164,3 +165,141 @@ def test_data_kakao_command_scrubs_and_writes(tmp_path, capsys):
     assert load_source(str(out)).conversations  # the output is valid training data
     assert main(["data", "kakao", str(fixture), "--me", "지수", "--out", str(out)]) == 2
     assert "participants found" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (
+            {"messages": [{"role": "user", "content": "점메추"}, {"role": "assistant", "content": "  "}]},
+            "messages[1]: empty content",
+        ),
+        (
+            {"messages": [{"role": "assistant", "content": "ㅎㅇ"}, {"role": "user", "content": "?"}]},
+            "messages[0] is 'assistant' but 'user' was expected",
+        ),
+        (
+            {"conversations": [{"from": "human", "value": "점메추"}, {"from": "gpt", "value": ""}]},
+            "conversations[1]: empty content",
+        ),
+        (
+            {"conversations": [{"from": "human", "value": "점메추"}, {"from": "human", "value": "빨리"}]},
+            "conversations[1] is 'user' but 'assistant' was expected",
+        ),
+        ({"instruction": "점메추 좀", "output": ""}, "'output': empty content"),
+    ],
+    ids=["messages-content", "messages-order", "sharegpt-content", "sharegpt-order", "alpaca"],
+)
+def test_problems_name_messages_as_the_file_has_them(row, message):
+    """The persona system prompt that the loader inserts first does not shift the reported indices."""
+    with pytest.raises(DataError) as error:
+        normalise_row(row, "mine.jsonl:4", "banmal", "mine")
+    assert str(error.value).startswith(f"mine.jsonl:4: {message}"), error.value
+
+
+@pytest.mark.parametrize(
+    ("name", "tone"),
+    [
+        ("반말", "banmal"),
+        ("casual", "banmal"),
+        ("Informal", "banmal"),
+        ("존댓말", "jondaetmal"),
+        ("존대", "jondaetmal"),
+        ("해요체", "jondaetmal"),
+        ("polite", "jondaetmal"),
+        ("FORMAL", "jondaetmal"),
+    ],
+)
+def test_korean_and_english_tone_names_map_to_the_stable_labels(name, tone):
+    conversation = normalise_row(MESSAGES | {"tone": name}, "f.jsonl:1", "banmal", "f")
+    assert conversation.tone == tone
+    assert conversation.messages[0] == {"role": "system", "content": SYSTEM_PROMPTS[tone]}
+
+
+def test_unknown_tone_lists_the_accepted_names():
+    with pytest.raises(
+        DataError, match=r"f\.jsonl:1: unknown tone '사투리' \(expected one of banmal, 반말, "
+    ):
+        normalise_row(MESSAGES | {"tone": "사투리"}, "f.jsonl:1", "banmal", "f")
+
+
+def test_json_files_hold_a_list_one_object_or_json_lines(tmp_path):
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps(SHAREGPT, ensure_ascii=False), encoding="utf-8")
+    lines = tmp_path / "lines.json"
+    lines.write_text(json.dumps(MESSAGES, ensure_ascii=False) + "\n" + json.dumps(ALPACA, ensure_ascii=False))
+    assert [c.messages for c in load_source(str(one)).conversations] == [EXPECTED]
+    assert [c.messages for c in load_source(str(lines)).conversations] == [EXPECTED, EXPECTED]
+    broken = tmp_path / "broken.json"
+    broken.write_text('[\n  {"messages": [\n    {"role": "user"\n  ]}\n]\n', encoding="utf-8")
+    with pytest.raises(DataError, match=rf"{broken}:4: not valid JSON"):
+        load_source(str(broken))
+
+
+def _bad_rows(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{broken\n{"text": "점메추"}\n', encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("lenient", [False, True])
+def test_data_check_on_an_empty_file_is_a_clear_error(tmp_path, capsys, lenient):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("\n", encoding="utf-8")
+    assert main(["data", "check", str(path), *(["--lenient"] if lenient else [])]) == 2
+    assert capsys.readouterr().err == f"insabot: error: no conversations in {path}\n"
+
+
+def test_data_check_on_an_all_invalid_file(tmp_path, capsys):
+    path = _bad_rows(tmp_path)
+    assert main(["data", "check", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(f"insabot: error: {path}:1: not valid JSON")
+    assert main(["data", "check", str(path), "--lenient"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"insabot: skipped {path}:1: not valid JSON (Expecting property name enclosed in double quotes, column 2)",
+        f"insabot: skipped {path}:2: unknown row shape (fields: text); expected 'messages', ShareGPT "
+        "'conversations' or Alpaca 'instruction'/'output'",
+        f"insabot: error: no conversations in {path}: all 2 rows were skipped",
+    ]
+
+
+def test_data_split_refuses_a_file_without_conversations(tmp_path, capsys):
+    path = _bad_rows(tmp_path)
+    out = tmp_path / "splits"
+    assert main(["data", "split", str(path), "--out", str(out), "--lenient"]) == 2
+    assert capsys.readouterr().err.endswith(
+        f"insabot: error: no conversations in {path}: all 2 rows were skipped\n"
+    )
+    assert not out.exists()
+
+
+def test_data_check_reports_the_users_message_index_and_reads_korean_tones(tmp_path, capsys):
+    path = tmp_path / "mine.jsonl"
+    rows = [
+        MESSAGES | {"tone": "존댓말"},
+        {"messages": [{"role": "user", "content": "점메추"}, {"role": "user", "content": "빨리"}]},
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert main(["data", "check", str(path)]) == 2
+    assert capsys.readouterr().err == (
+        f"insabot: error: {path}:2: messages[1] is 'user' but 'assistant' was expected (roles out of order)\n"
+    )
+    assert main(["data", "check", str(path), "--lenient", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["per_category"] == {"external": {"jondaetmal": 1}}
+    assert "messages[1] is 'user'" in captured.err
+
+
+def test_tiny_datasets_train_on_everything_and_large_groups_still_hold_out():
+    one = [normalise_row(MESSAGES, "a:1", "banmal", "a")]
+    assert {name: len(items) for name, items in assign_splits(one).items()} == {
+        "train": 1,
+        "validation": 0,
+        "test": 0,
+    }
+    three = [normalise_row(MESSAGES, f"a:{n}", "banmal", "a") for n in range(3)]
+    assert {name: len(items) for name, items in assign_splits(three).items()} == {
+        "train": 1,
+        "validation": 1,
+        "test": 1,
+    }

@@ -150,3 +150,29 @@ def test_report_table_has_one_column_per_report(tmp_path, capsys):
     assert "| tone_adherence | 0.1 | 0.9 |" in out and "| degenerate_rate (↓) | 0.5 | 0.5 |" in out
     assert (tmp_path / "chart.png").stat().st_size > 1000
     assert main(["report", str(tmp_path / "missing.json")]) == 2
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "p1", "kind": "chat", ', "not valid JSON (Expecting property name"),
+        ('["성수 카페 추천해줘"]', "expected a JSON object, got list"),
+        ('{"id": "p1", "kind": "chat", "category": "daily"}', "probe is missing 'tone', 'messages'"),
+        (
+            '{"id": "p1", "kind": "chat", "category": "daily", "tone": "반말", "messages": "성수 카페?"}',
+            "'messages' must be a list of role/content objects ending with a user turn",
+        ),
+    ],
+)
+def test_a_bad_probe_line_is_a_file_line_error(tmp_path, capsys, line, message):
+    """Before any model loads: the default base model is never touched."""
+    good = '{"id": "p0", "kind": "chat", "category": "daily", "tone": "존댓말", "messages": [{"role": "user", "content": "성수 카페 추천해 주세요"}]}'
+    path = tmp_path / "probes.jsonl"
+    path.write_text(good + "\n" + line + "\n", encoding="utf-8")
+    out = tmp_path / "eval"
+    assert main(["eval", "--set", f"eval.probes={path}", "--set", f"eval.output_dir={out}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"insabot: error: {path}:2: {message}") and err.count("\n") == 1, err
+    assert not out.exists()
+    path.write_text(good + "\n", encoding="utf-8")
+    assert [(p.id, p.tone) for p in load_probes(path)] == [("p0", "jondaetmal")]  # 존댓말 read as the label

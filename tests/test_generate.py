@@ -86,7 +86,7 @@ def test_batch_size_does_not_change_greedy_replies(tiny_dir, tmp_path, capsys):
     [
         ("empty.txt", "\n\n", [], r"empty\.txt: no prompts"),
         ("bad.jsonl", '{"prompt": "야"}\n{"prompt": \n', [], r"bad\.jsonl:2: not valid JSON"),
-        ("tone.jsonl", '{"prompt": "야", "tone": "polite"}\n', [], r"tone\.jsonl:1: unknown tone 'polite'"),
+        ("tone.jsonl", '{"prompt": "야", "tone": "사투리"}\n', [], r"tone\.jsonl:1: unknown tone '사투리'"),
         ("noprompt.jsonl", '{"text": "야"}\n', [], r"noprompt\.jsonl:1: needs a non-empty 'prompt'"),
         (
             "ok.txt",
@@ -136,3 +136,23 @@ def test_an_earlier_turn_over_the_limit_is_refused_too(tmp_path, capsys, no_mode
     code, _, err = run(capsys, path, "--set", "chat.max_message_chars=10")
     assert code == 2
     assert f"{path}:2: the message has 16 characters; the limit is 10" in err
+
+
+def test_prompt_rows_accept_korean_and_english_tone_names(tmp_path):
+    from insabot.bot.batch import read_prompts
+
+    path = tmp_path / "prompts.jsonl"
+    rows = [{"prompt": "밥 먹었어?", "tone": "반말"}, {"prompt": "식사하셨어요?", "tone": "해요체"}]
+    rows += [
+        {"prompt": "뭐 해?", "tone": "Casual"},
+        {"prompt": "안녕하세요", "tone": "polite"},
+        {"prompt": "ㅎㅇ"},
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    assert [(p.message, p.tone) for p in read_prompts(str(path), "jondaetmal")] == [
+        ("밥 먹었어?", "banmal"),
+        ("식사하셨어요?", "jondaetmal"),
+        ("뭐 해?", "banmal"),
+        ("안녕하세요", "jondaetmal"),
+        ("ㅎㅇ", "jondaetmal"),
+    ]

@@ -275,6 +275,87 @@ def test_training_lowers_the_loss_and_writes_the_run(tiny_dir, tiny_data, tmp_pa
         train_module.train(tiny_config(tiny_dir, tiny_data, run, max_steps=12), progress=False)
 
 
+SHAPES = {
+    "messages": [
+        {
+            "messages": [
+                {"role": "user", "content": "점메추 좀"},
+                {"role": "assistant", "content": "국밥 ㄱㄱ"},
+            ]
+        },
+        {
+            "tone": "존댓말",
+            "messages": [
+                {"role": "user", "content": "주말에 뭐 해요?"},
+                {"role": "assistant", "content": "집에서 쉬어요"},
+            ],
+        },
+    ],
+    "sharegpt": [
+        {
+            "conversations": [
+                {"from": "human", "value": "성수 어디 가?"},
+                {"from": "gpt", "value": "어니언 가자 ㅋㅋ"},
+            ]
+        },
+    ],
+    "alpaca": [
+        {"instruction": "존댓말로 바꿔줘", "input": "밥 먹었어?", "output": "식사하셨어요?"},
+        {"instruction": "요즘 유행하는 밈 알려줘", "output": "럭키비키 아직 쓰더라 ㅋㅋ"},
+    ],
+}
+
+
+@pytest.mark.parametrize("shape", list(SHAPES))
+def test_training_reads_every_documented_shape(tiny_dir, tmp_path, shape):
+    """No id, category or tone needed: the same loader as `insabot data check`."""
+    data = tmp_path / f"{shape}.jsonl"
+    data.write_text(
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in SHAPES[shape]), encoding="utf-8"
+    )
+    run = train_module.train(tiny_config(tiny_dir, data, tmp_path / "run", max_steps=1), progress=False)
+    assert json.loads((run / "data.json").read_text())["train_conversations"] == len(SHAPES[shape])
+    assert (run / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_training_reads_the_web_chats_export(tiny_dir, tmp_path):
+    from insabot.bot.ui import WebChat
+    from insabot.config import Config
+
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "내일 비 온대요?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "네, 우산 챙기세요 ☔"}]},
+    ]
+    exported = WebChat(pool=None, config=Config()).export_history(history, "jondaetmal", "")
+    (conversation,) = train_module.load_conversations(load_config(None, [f"data.path={exported}"]))
+    assert conversation.tone == "jondaetmal"
+    assert [m["content"] for m in conversation.messages[1:]] == ["내일 비 온대요?", "네, 우산 챙기세요 ☔"]
+    run = train_module.train(tiny_config(tiny_dir, exported, tmp_path / "run", max_steps=1), progress=False)
+    assert json.loads((run / "data.json").read_text())["train_conversations"] == 1
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [sorted(m) for m in metrics] == [
+        sorted(["step", "epoch", "loss", "lr", "tokens_per_s", "supervised_tokens_per_s"])
+    ]
+
+
+def test_train_stops_at_a_bad_row_before_loading_the_model(tmp_path, capsys):
+    from insabot.cli import main
+
+    data = tmp_path / "chats.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "ㅎㅇ"}]}\n', encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["train", "--set", f"data.path={data}", "--set", f"train.output_dir={out}"]
+    assert main([*args, "--set", "model.base_model=/nowhere/model"]) == 2
+    assert (
+        capsys.readouterr().err
+        == f"insabot: error: {data}:1: the conversation must end with an assistant turn\n"
+    )
+    data.write_text("\n", encoding="utf-8")
+    assert main(args) == 2
+    assert capsys.readouterr().err == f"insabot: error: no conversations in {data}\n"
+    assert not out.exists()
+
+
 def test_resume_after_a_kill_matches_an_uninterrupted_run(tiny_dir, tiny_data, tmp_path, monkeypatch):
     straight = train_module.train(
         tiny_config(tiny_dir, tiny_data, tmp_path / "a", max_steps=10), progress=False
