@@ -8,8 +8,8 @@ import argparse
 import resource
 import time
 
-from insabot.eval.analyze import analyze
 from insabot.finetune.conversations import load_corpus
+from insabot.korean.analyze import analyze
 
 
 def main() -> None:

@@ -1,13 +1,13 @@
 """Badges under a reply: speech level, Hangul share, slang, laughter, local references, English leakage.
 
-Computed by the eval harness's own analysers (`insabot.eval.analyze`), so what the demo shows under a reply
+Computed by the eval harness's own analysers (`insabot.korean.analyze`), so what the demo shows under a reply
 is exactly what the eval counts.
 """
 
 from __future__ import annotations
 
-from insabot.eval.analyze import Analysis, analyze
-from insabot.eval.speech_level import LEVEL_NAMES
+from insabot.korean.analyze import Analysis, analyze
+from insabot.korean.speech_level import LEVEL_NAMES
 
 
 def badge_list(analysis: Analysis) -> list[str]:

@@ -112,7 +112,7 @@ def generate_rows(
                 rows.append(row)
             bar.update(len(batch))
     if analyze:
-        from insabot.eval.analyze import analyze as run_analysis
+        from insabot.korean.analyze import analyze as run_analysis
 
         for row, analysis in zip(rows, run_analysis(r["reply"] for r in rows), strict=True):
             row.update({k: v for k, v in analysis.as_dict().items() if k != "text"})

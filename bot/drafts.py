@@ -12,8 +12,8 @@ import re
 
 from insabot.bot.respond import ChatSettings
 from insabot.chat import ChatInputError, nfc, validate_user_message
-from insabot.finetune.kakao import KakaoFormatError, parse_export_lines
 from insabot.generation import generate_batch
+from insabot.kakao_export import KakaoFormatError, parse_export_lines
 from insabot.models.loading import LoadedModel
 
 DRAFT_COUNT = 3

@@ -16,11 +16,11 @@ from typing import Any
 
 from insabot.chat import build_conversation, canonical_tone, system_prompt_for, unknown_tone_message
 from insabot.config import Config, ConfigError
-from insabot.eval.analyze import analyze
-from insabot.eval.locality import HANGUL_SYLLABLE
 from insabot.eval.metrics import METRICS
-from insabot.eval.speech_level import tone_ok
 from insabot.generation import generate_batch
+from insabot.korean.analyze import analyze
+from insabot.korean.locality import HANGUL_SYLLABLE
+from insabot.korean.speech_level import tone_ok
 from insabot.models.loading import LoadedModel
 from insabot.textio import InputError, read_jsonl
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 from pathlib import Path
 
-from insabot.eval.speech_level import LEVELS
+from insabot.korean.speech_level import LEVELS
 from insabot.textio import read_jsonl
 
 LABELLED_SET = Path(__file__).parent / "data" / "speech_levels.jsonl"
@@ -63,7 +63,7 @@ def format_score(result: dict) -> str:
 
 def main() -> None:
     """python -m insabot.eval.validation: score the analyser on the labelled set and print the tables."""
-    from insabot.eval.analyze import analyze
+    from insabot.korean.analyze import analyze
 
     items = load_labelled()
     print(

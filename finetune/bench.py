@@ -71,7 +71,7 @@ def _train_subset(config, tokenizer) -> tuple[list, list]:
 
 def _supervised(train: list, examples: list) -> dict:
     """Supervised tokens and the Hangul syllables of the supervised (assistant) text of the subset."""
-    from insabot.eval.locality import HANGUL_SYLLABLE
+    from insabot.korean.locality import HANGUL_SYLLABLE
 
     syllables = sum(len(HANGUL_SYLLABLE.findall(text)) for c in train for text in c.turns("assistant"))
     return {"supervised_tokens": sum(e.supervised for e in examples), "hangul_syllables": syllables}

@@ -11,11 +11,11 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from insabot.eval.analyze import analyze
-from insabot.eval.speech_level import tone_ok
 from insabot.finetune.conversations import Conversation
 from insabot.finetune.dedupe import Duplicate, deduplicate
 from insabot.finetune.splits import assign_splits
+from insabot.korean.analyze import analyze
+from insabot.korean.speech_level import tone_ok
 
 
 @dataclass

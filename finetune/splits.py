@@ -7,7 +7,7 @@ whole. The assignment depends only on the ids, so it is the same on every machin
 the test split is never seen by training.
 
 The bundled corpus freezes its assignment in `finetune/corpus/splits.json` (`insabot data split
---freeze`): conversations listed there keep their split forever, so adding conversations later
+--freeze`, after adding conversations): conversations listed there keep their split forever, so adding conversations later
 never moves one into or out of the test set; only new ids are assigned by the rule above.
 """
 

@@ -167,7 +167,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Split stratified by category and tone (the bundled corpus keeps its frozen split).",
     )
     split.add_argument("path", nargs="?", default=None, help="dataset (default: bundled corpus)")
-    split.add_argument("--out", required=True, help="output folder for train/validation/test.jsonl")
+    split.add_argument("--out", default=None, help="output folder for train/validation/test.jsonl")
+    split.add_argument(
+        "--freeze",
+        action="store_true",
+        help="record the bundled corpus's split in finetune/corpus/splits.json, so conversations added "
+        "since keep the split they get now when more are added later",
+    )
     split.add_argument(
         "--lenient", action="store_true", help="skip bad rows (each is listed) instead of stopping"
     )
@@ -497,11 +503,22 @@ def _data_check(args: argparse.Namespace) -> int:
 def _data_split(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from insabot.finetune.splits import assign_splits, load_frozen
+    from insabot.finetune import splits as frozen_splits
     from insabot.textio import write_jsonl_atomic
 
+    if not (args.out or args.freeze):
+        raise InputError("data split: give --out DIR, --freeze, or both")
+    if args.freeze and args.path is not None:
+        raise InputError("data split --freeze records the bundled corpus's split only (leave out PATH)")
     loaded = _load_dataset(args.path, args.lenient)
-    splits = assign_splits(loaded.conversations, frozen=load_frozen() if args.path is None else None)
+    frozen = frozen_splits.load_frozen(frozen_splits.FROZEN_SPLITS) if args.path is None else None
+    splits = frozen_splits.assign_splits(loaded.conversations, frozen=frozen)
+    if args.freeze:
+        frozen_splits.freeze(splits, frozen_splits.FROZEN_SPLITS)
+        new = sum(len(group) for group in splits.values()) - len(frozen or {})
+        print(f"froze the split of {new} new conversation(s) in {frozen_splits.FROZEN_SPLITS}")
+    if not args.out:
+        return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     for name, conversations in splits.items():
@@ -529,7 +546,8 @@ def _data_card(args: argparse.Namespace) -> int:
 def _data_kakao(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from insabot.finetune.kakao import parse_export, to_conversations, write_jsonl
+    from insabot.finetune.kakao import to_conversations, write_jsonl
+    from insabot.kakao_export import parse_export
 
     rows = to_conversations(parse_export(Path(args.export)), args.me, tone=args.tone)
     write_jsonl(rows, Path(args.out))
@@ -617,8 +635,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    from insabot.eval.analyze import MAX_TEXT_CHARS, analyze
-    from insabot.eval.summary import Summary
+    from insabot.korean.analyze import MAX_TEXT_CHARS, analyze
+    from insabot.korean.summary import Summary
     from insabot.textio import read_texts
 
     skipped = []

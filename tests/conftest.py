@@ -13,7 +13,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def smol_tokenizer():
-    from insabot.models.tiny import default_tokenizer
+    from tiny_models import default_tokenizer
 
     return default_tokenizer()
 
@@ -21,7 +21,7 @@ def smol_tokenizer():
 @pytest.fixture(scope="session")
 def tiny(smol_tokenizer):
     """(model, tokenizer): a random 2-layer Llama with the real SmolLM2 tokenizer."""
-    from insabot.models.tiny import tiny_llama
+    from tiny_models import tiny_llama
 
     return tiny_llama(smol_tokenizer)
 
@@ -29,7 +29,7 @@ def tiny(smol_tokenizer):
 @pytest.fixture(scope="session")
 def tiny_dir(tmp_path_factory, smol_tokenizer):
     """A tiny Llama saved as a local Hugging Face directory."""
-    from insabot.models.tiny import save_tiny_llama
+    from tiny_models import save_tiny_llama
 
     return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), tokenizer=smol_tokenizer)
 

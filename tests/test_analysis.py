@@ -2,8 +2,8 @@
 
 import pytest
 
-from insabot.eval.analyze import analyze
-from insabot.eval.speech_level import LEVEL_NAMES, LEVELS, tone_ok
+from insabot.korean.analyze import analyze
+from insabot.korean.speech_level import LEVEL_NAMES, LEVELS, tone_ok
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from insabot.cli import main
-from insabot.eval.analyze import MAX_TEXT_CHARS, analyze
 from insabot.eval.validation import LABELLED_SET, load_labelled, score
+from insabot.korean.analyze import MAX_TEXT_CHARS, analyze
 
 
 def run(capsys, *argv):
@@ -172,7 +172,7 @@ def _chat_line(chars):
 
 
 def test_a_text_over_the_limit_is_refused_before_kiwi_runs(tmp_path, capsys, monkeypatch):
-    from insabot.eval import fluency, speech_level
+    from insabot.korean import fluency, speech_level
 
     def kiwi():
         raise AssertionError("Kiwi analysed something")

@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from insabot.models.tiny import save_tiny_llama
+from tiny_models import save_tiny_llama
 
 
 def test_bench_prints_both_variants_with_equal_steps(tmp_path):

@@ -134,7 +134,7 @@ def test_the_demo_default_answers_in_korean(browser, tmp_path, unused_port):
     from insabot.bot.models import ModelPool, discover_choices
     from insabot.bot.ui import WebChat, build_app, launch
     from insabot.config import load_config
-    from insabot.eval.locality import hangul_share
+    from insabot.korean.locality import hangul_share
 
     os.environ["GRADIO_TEMP_DIR"] = str(tmp_path)
     config = load_config(Path(__file__).parents[1] / "configs" / "chat" / "default.yaml")

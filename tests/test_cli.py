@@ -134,8 +134,8 @@ def test_every_command_without_a_config_runs_the_default_model(command):
 @pytest.mark.real_model
 def test_a_first_generate_answers_in_korean_banmal(tmp_path, monkeypatch):
     """A new user's first command, `echo "야 뭐해?" | insabot generate`, from outside the repository."""
-    from insabot.eval.analyze import analyze
-    from insabot.eval.locality import hangul_share
+    from insabot.korean.analyze import analyze
+    from insabot.korean.locality import hangul_share
 
     monkeypatch.chdir(tmp_path)  # the shipped adapter is found from any working directory
     run = subprocess.run(

@@ -6,9 +6,9 @@ import re
 import pytest
 
 from insabot.chat import SYSTEM_PROMPTS
-from insabot.eval.analyze import analyze
-from insabot.eval.speech_level import tone_ok
 from insabot.finetune.conversations import load_corpus, read_conversations
+from insabot.korean.analyze import analyze
+from insabot.korean.speech_level import tone_ok
 from insabot.textio import InputError, read_jsonl
 
 

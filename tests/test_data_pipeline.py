@@ -138,8 +138,9 @@ def test_data_check_prints_tables(capsys):
 def test_data_card_matches_the_data(capsys, tmp_path, monkeypatch):
     """The committed card is exactly what `insabot data card` writes from the current data."""
     committed = (CORPUS_DIR / "DATA_CARD.md").read_text(encoding="utf-8")
+    from tiny_models import default_tokenizer
+
     from insabot.finetune.check import build_report, data_card
-    from insabot.models.tiny import default_tokenizer
 
     assert data_card(build_report(load_corpus(), [], default_tokenizer(), load_frozen())) == committed
 
@@ -303,3 +304,31 @@ def test_tiny_datasets_train_on_everything_and_large_groups_still_hold_out():
         "validation": 1,
         "test": 1,
     }
+
+
+def test_data_split_freeze_records_new_conversations_and_keeps_the_old(tmp_path, monkeypatch, capsys):
+    import json
+
+    from insabot.cli import main
+    from insabot.finetune import splits
+
+    frozen = json.loads(splits.FROZEN_SPLITS.read_text(encoding="utf-8"))
+    dropped = frozen["train"][:3]  # as if these three were written after the last freeze
+    partial = {name: [i for i in ids if i not in dropped] for name, ids in frozen.items()}
+    path = tmp_path / "splits.json"
+    path.write_text(json.dumps(partial), encoding="utf-8")
+    monkeypatch.setattr(splits, "FROZEN_SPLITS", path)
+
+    assert main(["data", "split", "--freeze"]) == 0
+    assert "froze the split of 3 new conversation(s)" in capsys.readouterr().out
+    refrozen = json.loads(path.read_text(encoding="utf-8"))
+    for name, ids in partial.items():
+        assert set(ids) <= set(refrozen[name])  # nothing frozen moves
+    assert sorted(i for ids in refrozen.values() for i in ids) == sorted(
+        i for ids in frozen.values() for i in ids
+    )
+
+    assert main(["data", "split", "somewhere.jsonl", "--freeze"]) == 2
+    assert "bundled corpus's split only" in capsys.readouterr().err
+    assert main(["data", "split"]) == 2
+    assert "give --out DIR, --freeze, or both" in capsys.readouterr().err

@@ -102,9 +102,10 @@ def test_generation_stops_on_end_of_turn_with_gemmas_template(gemma_tokenizer):
     there (it is an end id even though Gemma's EOS is <eos>), in a batch and in the streamed chat path."""
     import threading
 
+    from tiny_models import tiny_gemma3
+
     from insabot.config import GenerationConfig
     from insabot.generation import generate_batch, stream_reply
-    from insabot.models.tiny import tiny_gemma3
 
     model = tiny_gemma3(gemma_tokenizer, layers=2)
     end_of_turn = gemma_tokenizer.convert_tokens_to_ids("<end_of_turn>")

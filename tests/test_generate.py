@@ -6,8 +6,8 @@ import pytest
 
 from insabot.cli import main
 from insabot.config import GenerationConfig
-from insabot.eval.analyze import analyze
 from insabot.generation import generate_batch
+from insabot.korean.analyze import analyze
 
 
 def run(capsys, *argv):

@@ -9,14 +9,8 @@ import pytest
 
 from insabot.chat import SYSTEM_PROMPTS
 from insabot.finetune.conversations import parse_conversation, read_conversations
-from insabot.finetune.kakao import (
-    KakaoFormatError,
-    KakaoMessage,
-    parse_export,
-    scrub_pii,
-    to_conversations,
-    write_jsonl,
-)
+from insabot.finetune.kakao import scrub_pii, to_conversations, write_jsonl
+from insabot.kakao_export import KakaoFormatError, KakaoMessage, parse_export
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kakao"
 PC = FIXTURES / "pc_group.txt"

@@ -464,7 +464,7 @@ def test_serve_on_the_demo_default_answers_in_korean(running):
 
     from insabot.bot.server import local_backend
     from insabot.config import load_config
-    from insabot.eval.locality import hangul_share
+    from insabot.korean.locality import hangul_share
 
     config = load_config(Path(__file__).parents[1] / "configs" / "chat" / "default.yaml")
     config.generation.seed = 0

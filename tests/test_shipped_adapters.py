@@ -7,8 +7,8 @@ import pytest
 
 from insabot.chat import build_conversation, system_prompt_for
 from insabot.config import GenerationConfig, ModelConfig
-from insabot.eval.analyze import analyze
 from insabot.generation import generate_batch
+from insabot.korean.analyze import analyze
 from insabot.models.loading import load
 
 ADAPTERS = Path(__file__).resolve().parents[1] / "adapters"

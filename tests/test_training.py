@@ -85,9 +85,9 @@ def test_frozen_head_cross_entropy_matches_autograd_across_chunks(softcap):
 
 def test_lora_gradients_through_the_fused_head_match_the_full_logits_loss(smol_tokenizer, monkeypatch):
     from peft import LoraConfig, get_peft_model
+    from tiny_models import tiny_llama
 
     from insabot.finetune.loss import FrozenHeadCrossEntropy
-    from insabot.models.tiny import tiny_llama
 
     model = get_peft_model(
         tiny_llama(smol_tokenizer)[0],
@@ -161,7 +161,7 @@ def test_packing_keeps_conversations_apart(smol_tokenizer, architecture, attenti
     """Per-token losses of a packed batch equal those of each conversation run alone (on Gemma 3 too,
     whose sliding-window layers must not see across conversations either), with transformers' own
     block-diagonal mask and with the recipe's per-conversation attention."""
-    from insabot.models.tiny import tiny_gemma3, tiny_llama
+    from tiny_models import tiny_gemma3, tiny_llama
 
     model = tiny_llama(smol_tokenizer)[0] if architecture == "llama" else tiny_gemma3(smol_tokenizer)
     if attention == PACKED_ATTENTION:
@@ -190,7 +190,7 @@ def test_packed_attention_equals_transformers_mask_on_a_batch(smol_tokenizer):
     """Rows of one and of several conversations with padding tails, Gemma 3's grouped-query and
     sliding-window layers (window 16 < the conversations): the same logits as the mask path.
     (use_cache=False as in training: with a cache transformers builds a plain causal mask.)"""
-    from insabot.models.tiny import tiny_gemma3
+    from tiny_models import tiny_gemma3
 
     model = tiny_gemma3(smol_tokenizer)
     examples = [render(smol_tokenizer, c.messages, 512, c.source) for c in load_corpus()[6:14]]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 
-from insabot.eval.analyze import Analysis
-from insabot.eval.speech_level import LEVEL_NAMES
+from insabot.korean.analyze import Analysis
+from insabot.korean.speech_level import LEVEL_NAMES
 
 
 @dataclass

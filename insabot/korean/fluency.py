@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from insabot.eval.locality import HANGUL_SYLLABLE
-from insabot.eval.speech_level import kiwi
+from insabot.korean.locality import HANGUL_SYLLABLE
+from insabot.korean.speech_level import kiwi
 
 MIN_SYLLABLES = 2
 """Shorter texts ("ㅇㅇ", "헐") get no score: one syllable says nothing about fluency."""

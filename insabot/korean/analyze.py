@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from insabot.chat import nfc
-from insabot.eval.fluency import fluency_scores
-from insabot.eval.locality import hangul_share, latin_leak, local_refs, other_script_leak
-from insabot.eval.markers import Markers, style_markers
-from insabot.eval.speech_level import SentenceLevel, overall_level, sentence_levels
+from insabot.korean.fluency import fluency_scores
+from insabot.korean.locality import hangul_share, latin_leak, local_refs, other_script_leak
+from insabot.korean.markers import Markers, style_markers
+from insabot.korean.speech_level import SentenceLevel, overall_level, sentence_levels
 
 MAX_TEXT_CHARS = 10_000
 """The longest text `insabot analyze` takes. Kiwi's time grows with the square of a line's length (2 cores:

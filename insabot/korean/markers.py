@@ -6,7 +6,7 @@ import functools
 import re
 from dataclasses import asdict, dataclass
 
-from insabot.eval.lexicons import slang_entries
+from insabot.korean.lexicons import slang_entries
 
 _LAUGHTER = re.compile(r"[ㅋㅎ]{2,}|(?:크크|키키|하하|히히|헤헤|호호)+")
 _CRYING = re.compile(r"[ㅠㅜ]+")

@@ -6,7 +6,7 @@ import functools
 import re
 import unicodedata
 
-from insabot.eval.lexicons import loan_tokens, local_terms
+from insabot.korean.lexicons import loan_tokens, local_terms
 
 HANGUL_SYLLABLE = re.compile(r"[가-힣]")
 """Composed syllables only (not jamo): what eval speed and fluency are counted per."""
