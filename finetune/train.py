@@ -243,23 +243,125 @@ def evaluate(
     total, count = 0.0, 0
     for batch in batches:
         tensors = {k: v.to(device) for k, v in collate(batch, pad_id).items()}
-        with torch.autocast(
-            device.split(":")[0], dtype=autocast or torch.float32, enabled=autocast is not None
-        ):
+        with _autocast(device, autocast):
             loss_sum, n = supervised_loss_sum(model, tensors)
         total, count = total + float(loss_sum), count + n
     model.train()
     return total / max(count, 1)
 
 
+def _autocast(device: str, dtype: torch.dtype | None):
+    return torch.autocast(device.split(":")[0], dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
+def training_device(dist: Distributed, device: str | None) -> str:
+    """The requested device, else CUDA when present (each rank on its own GPU), else the CPU."""
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    return f"cuda:{dist.rank}" if device == "cuda" and dist.world > 1 else device
+
+
+@dataclass
+class TrainData:
+    train: list[Example]
+    validation: list[list[Packed]]
+    """Validation micro-batches (empty when the dataset was too small to hold any out)."""
+    truncated_train: int
+    truncated_validation: int
+    validation_conversations: int
+
+
+def prepare_data(config: Config, conversations: list[Conversation], tokenizer: Any) -> TrainData:
+    """Split (the bundled corpus keeps its frozen split), limit and render the training data."""
+    splits = assign_splits(conversations, frozen=load_frozen() if config.data.path is None else None)
+    train_conversations = splits["train"][: config.data.limit] if config.data.limit else splits["train"]
+    if not train_conversations:
+        raise TrainError(f"{config.data.path or CORPUS_DIR}: no conversations left for the train split")
+    train_examples, truncated = render_all(train_conversations, tokenizer, config.data.max_seq_len)
+    val_examples, val_truncated = render_all(splits["validation"], tokenizer, config.data.max_seq_len)
+    return TrainData(
+        train_examples, micro_batches(val_examples, config), truncated, val_truncated, len(val_examples)
+    )
+
+
+def write_run_header(run_dir: Path, config: Config, data: TrainData, steps: int, autocast) -> None:
+    """config.yaml and data.json: what a run was asked to do, written before its first step."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(dump_config(config), encoding="utf-8")
+    data_report = {
+        "train_conversations": len(data.train),
+        "validation_conversations": data.validation_conversations,
+        "truncated_train": data.truncated_train,
+        "truncated_validation": data.truncated_validation,
+        "max_seq_len": config.data.max_seq_len,
+        "steps": steps,
+        "precision": str(autocast).removeprefix("torch.") if autocast else "fp32",
+    }
+    (run_dir / "data.json").write_text(json.dumps(data_report, indent=2), encoding="utf-8")
+    if data.truncated_train:
+        print(
+            f"warning: {data.truncated_train} training conversation(s) longer than "
+            f"data.max_seq_len={config.data.max_seq_len} were cut"
+        )
+
+
+@dataclass
+class Window:
+    """Loss and throughput since the last logged step."""
+
+    loss: float = 0.0
+    supervised: int = 0
+    tokens: int = 0
+    started: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.started = self.started or time.perf_counter()
+
+    def record(self, dist: Distributed, step: int, steps_per_epoch: int, lr: float) -> tuple[dict, float]:
+        """The metrics line for `step` (summed over ranks) and the seconds the window took."""
+        elapsed = time.perf_counter() - self.started
+        loss, supervised, tokens = dist.sum_floats(self.loss, self.supervised, self.tokens)
+        return {
+            "step": step,
+            "epoch": round(step / steps_per_epoch, 3),
+            "loss": round(loss / max(supervised, 1), 4),
+            "lr": lr,
+            "tokens_per_s": round(tokens / elapsed, 1),
+            "supervised_tokens_per_s": round(supervised / elapsed, 1),
+        }, elapsed
+
+
+def train_step(
+    model,
+    step_batches: list[list[Packed]],
+    pad_id: int,
+    dist: Distributed,
+    device: str,
+    autocast,
+    window: Window,
+) -> int:
+    """Forward and backward over this rank's share of one optimizer step's micro-batches; returns the
+    step's supervised token count (the loss is normalised by it, summed over every rank's batches)."""
+    collated = [collate(b, pad_id) for b in step_batches]
+    # Every rank sees the same step_batches, so the global normaliser needs no communication.
+    step_supervised = sum(int((c["labels"][:, 1:] != -100).sum()) for c in collated)
+    for tensors in collated[dist.rank :: dist.world]:
+        tensors = {k: v.to(device) for k, v in tensors.items()}
+        with _autocast(device, autocast):
+            loss_sum, count = supervised_loss_sum(model, tensors)
+        (loss_sum / max(step_supervised, 1)).backward()
+        window.loss += float(loss_sum.detach())
+        window.supervised += count
+        window.tokens += int(tensors["input_ids"].numel())
+    return step_supervised
+
+
 def train(config: Config, *, resume: bool = False, progress: bool = True, device: str | None = None) -> Path:
     from tqdm.auto import tqdm
     from transformers import get_cosine_schedule_with_warmup
 
+    # Where, and whether this run may write there.
     dist = Distributed.detect()
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and dist.world > 1:
-        device = f"cuda:{dist.rank}"
+    device = training_device(dist, device)
     run_dir = Path(config.train.output_dir)
     checkpoint = latest_checkpoint(run_dir) if resume else None
     if not resume and (run_dir / "metrics.jsonl").exists():
@@ -270,21 +372,15 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
     random.seed(config.train.seed)
 
     # The data first: a bad row fails in a second, not after the model has loaded.
-    splits = assign_splits(
-        load_conversations(config), frozen=load_frozen() if config.data.path is None else None
-    )
+    conversations = load_conversations(config)
     model, tokenizer = build_model(config, device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    train_conversations = splits["train"][: config.data.limit] if config.data.limit else splits["train"]
-    if not train_conversations:
-        raise TrainError(f"{config.data.path or CORPUS_DIR}: no conversations left for the train split")
-    train_examples, truncated = render_all(train_conversations, tokenizer, config.data.max_seq_len)
-    val_examples, val_truncated = render_all(splits["validation"], tokenizer, config.data.max_seq_len)
-    val_batches = micro_batches(val_examples, config)
+    data = prepare_data(config, conversations, tokenizer)
     micro_per_step = config.train.grad_accum * dist.world
-    steps_per_epoch = max(1, len(batches_for_epoch(train_examples, config, 0)) // micro_per_step)
+    steps_per_epoch = max(1, len(batches_for_epoch(data.train, config, 0)) // micro_per_step)
     total_steps = config.train.max_steps or max(1, math.ceil(steps_per_epoch * config.train.epochs))
 
+    # Optimiser, schedule, and the state a checkpoint restores.
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.train.lr, weight_decay=config.train.weight_decay)
     scheduler = get_cosine_schedule_with_warmup(
@@ -294,49 +390,21 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, model, optimizer, scheduler)
     autocast = precision_dtype(config.train.precision, device)
-
     if dist.main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(dump_config(config), encoding="utf-8")
-        data_report = {
-            "train_conversations": len(train_examples),
-            "validation_conversations": len(val_examples),
-            "truncated_train": truncated,
-            "truncated_validation": val_truncated,
-            "max_seq_len": config.data.max_seq_len,
-            "steps": total_steps,
-            "precision": str(autocast).removeprefix("torch.") if autocast else "fp32",
-        }
-        (run_dir / "data.json").write_text(json.dumps(data_report, indent=2), encoding="utf-8")
-        if truncated:
-            print(
-                f"warning: {truncated} training conversation(s) longer than data.max_seq_len={config.data.max_seq_len} were cut"
-            )
+        write_run_header(run_dir, config, data, total_steps, autocast)
     metrics_file = (run_dir / "metrics.jsonl").open("a", encoding="utf-8") if dist.main else None
 
     model.train()
     bar = tqdm(total=total_steps, initial=state["step"], desc="train", disable=not (progress and dist.main))
-    window_loss, window_count, window_tokens, window_started = 0.0, 0, 0, time.perf_counter()
-    epoch_batches = batches_for_epoch(train_examples, config, state["epoch"])
+    window = Window()
+    epoch_batches = batches_for_epoch(data.train, config, state["epoch"])
     while state["step"] < total_steps:
         if state["batch_in_epoch"] + micro_per_step > len(epoch_batches):
             state["epoch"] += 1
             state["batch_in_epoch"] = 0
-            epoch_batches = batches_for_epoch(train_examples, config, state["epoch"])
+            epoch_batches = batches_for_epoch(data.train, config, state["epoch"])
         step_batches = epoch_batches[state["batch_in_epoch"] : state["batch_in_epoch"] + micro_per_step]
-        collated = [collate(b, pad_id) for b in step_batches]
-        # Every rank sees the same step_batches, so the global normaliser needs no communication.
-        step_supervised = sum(int((c["labels"][:, 1:] != -100).sum()) for c in collated)
-        for tensors in collated[dist.rank :: dist.world]:
-            tensors = {k: v.to(device) for k, v in tensors.items()}
-            with torch.autocast(
-                device.split(":")[0], dtype=autocast or torch.float32, enabled=autocast is not None
-            ):
-                loss_sum, count = supervised_loss_sum(model, tensors)
-            (loss_sum / max(step_supervised, 1)).backward()
-            window_loss += float(loss_sum.detach())
-            window_count += count
-            window_tokens += int(tensors["input_ids"].numel())
+        step_supervised = train_step(model, step_batches, pad_id, dist, device, autocast, window)
         dist.sum_gradients(trainable)
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
@@ -347,31 +415,21 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
         state["supervised_tokens"] += step_supervised
         bar.update(1)
 
+        step, last = state["step"], state["step"] == total_steps
         record = None
-        if state["step"] % config.train.log_every == 0 or state["step"] == total_steps:
-            elapsed = time.perf_counter() - window_started
+        if step % config.train.log_every == 0 or last:
+            record, elapsed = window.record(dist, step, steps_per_epoch, scheduler.get_last_lr()[0])
             state["seconds"] += elapsed
-            window_loss, window_count, window_tokens = dist.sum_floats(
-                window_loss, window_count, window_tokens
-            )
-            record = {
-                "step": state["step"],
-                "epoch": round(state["step"] / steps_per_epoch, 3),
-                "loss": round(window_loss / max(window_count, 1), 4),
-                "lr": scheduler.get_last_lr()[0],
-                "tokens_per_s": round(window_tokens / elapsed, 1),
-                "supervised_tokens_per_s": round(window_count / elapsed, 1),
-            }
             bar.set_postfix(loss=record["loss"], tok_s=record["tokens_per_s"])
-            window_loss, window_count, window_tokens, window_started = 0.0, 0, 0, time.perf_counter()
+            window = Window()
         # A dataset too small to hold out a validation split (one exported chat) has no eval loss.
-        if val_batches and (state["step"] % config.train.eval_every == 0 or state["step"] == total_steps):
-            record = record or {"step": state["step"]}
-            record["eval_loss"] = round(evaluate(model, val_batches, pad_id, autocast, device), 4)
+        if data.validation and (step % config.train.eval_every == 0 or last):
+            record = record or {"step": step}
+            record["eval_loss"] = round(evaluate(model, data.validation, pad_id, autocast, device), 4)
         if dist.main and record:
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()
-        if dist.main and (state["step"] % config.train.save_every == 0 or state["step"] == total_steps):
+        if dist.main and (step % config.train.save_every == 0 or last):
             save_checkpoint(run_dir, model, optimizer, scheduler, state, config.train.keep_checkpoints)
     bar.close()
     if dist.main:
