@@ -272,6 +272,50 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--plot", default=None, metavar="PNG", help="also write the bar chart here")
     report.set_defaults(handler=_report)
 
+    rate = commands.add_parser(
+        "rate",
+        help="blind rated read: a rating sheet that hides the runs, then the join of the rater's scores",
+        description="Compare two or more runs' replies by a blind read (rubric: eval/rubric.md).",
+    )
+    rate_commands = rate.add_subparsers(title="rate commands", metavar="COMMAND", required=True)
+    sheet = rate_commands.add_parser(
+        "sheet",
+        help="shuffle several runs' replies into one rating sheet with opaque ids, plus a private key",
+        description="Join runs' `insabot generate` replies on the message (its id, else the prompt), shuffle all "
+        "(message, reply) pairs with a seed and give each a random id. The sheet (JSONL: id, tone, message, reply) "
+        "names no run, model or system prompt; the key maps each id to its run and message. Give the rater the "
+        "sheet and eval/rubric.md only.",
+        epilog="example:\n  insabot rate sheet --run tuned=runs/tuned.jsonl --run base=runs/base.jsonl "
+        "--sheet sheet.jsonl --key key.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sheet.add_argument(
+        "--run",
+        dest="runs",
+        action="append",
+        required=True,
+        metavar="NAME=FILE",
+        help="a run's name and its insabot generate output (repeat for each run; two or more)",
+    )
+    sheet.add_argument("--seed", type=int, default=0, help="shuffle and id seed (default 0)")
+    sheet.add_argument("--sheet", required=True, help="the rating sheet to write (JSONL)")
+    sheet.add_argument(
+        "--key", required=True, help="the private key to write (JSONL; keep it from the rater)"
+    )
+    sheet.set_defaults(handler=_rate_sheet)
+    join = rate_commands.add_parser(
+        "join",
+        help="per-run mean, share of 0s and 2s, loops and pairwise win rates from the rater's scores",
+        description='Join a scores file (JSONL rows {"id", "score": 0|1|2, "note"?}, one per sheet id) '
+        "with the sheet's key; print Markdown tables and optionally write them as JSON.",
+        epilog="example:\n  insabot rate join --key key.jsonl --scores scores.jsonl --out rated.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    join.add_argument("--key", required=True, help="the key written by insabot rate sheet")
+    join.add_argument("--scores", required=True, help="the rater's scores (JSONL)")
+    join.add_argument("--out", default=None, help="also write the figures here (JSON)")
+    join.set_defaults(handler=_rate_join)
+
     analyze = commands.add_parser(
         "analyze",
         help="speech level, style markers and locality of Korean texts (JSONL out)",
@@ -631,6 +675,35 @@ def _report(args: argparse.Namespace) -> int:
     print(table(reports), end="")
     if args.plot:
         plot(reports, Path(args.plot))
+    return 0
+
+
+def _rate_sheet(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from insabot.eval.rating import parse_runs, write_sheet
+
+    runs = parse_runs(args.runs)
+    replies, messages = write_sheet(runs, args.seed, Path(args.sheet), Path(args.key))
+    print(
+        f"{replies} replies to {messages} messages from {len(runs)} runs: sheet {args.sheet}, key {args.key} "
+        "(give the rater the sheet and eval/rubric.md only)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _rate_join(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from insabot.eval.rating import as_json, markdown, read_key, read_scores, summarize
+
+    key = read_key(Path(args.key))
+    runs, pairs = summarize(key, read_scores(Path(args.scores), (row.id for row in key)))
+    print(markdown(runs, pairs), end="")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(as_json(runs, pairs) + "\n", encoding="utf-8")
     return 0
 
 
