@@ -32,8 +32,8 @@ class Prompt:
 
 
 def read_prompts(path: str, default_tone: str) -> list[Prompt]:
-    """Plain text (one user message per line) or JSONL rows with `prompt` or `messages` and optional `tone`
-    (any name of `insabot.chat.TONE_ALIASES`)."""
+    """Plain text (one user message per line) or JSONL rows with `prompt` (or `text`, as in the real-style
+    message set) or `messages`, and optional `tone` (any name of `insabot.chat.TONE_ALIASES`) and `id`."""
     if detect_format(path, "auto") == "jsonl":
         prompts = [_prompt(number, row, display_name(path), default_tone) for number, row in read_jsonl(path)]
     else:
@@ -53,12 +53,15 @@ def _prompt(number: int, row: dict, name: str, default_tone: str) -> Prompt:
     if tone is None:
         raise InputError(f"{where}: {unknown_tone_message(row['tone'])}")
     row_id = str(row["id"]) if "id" in row else None
-    if isinstance(row.get("prompt"), str) and row["prompt"].strip():
-        return Prompt(number, [], row["prompt"].strip(), tone, row_id)
+    text = row.get("prompt", row.get("text"))
+    if isinstance(text, str) and text.strip():
+        return Prompt(number, [], text.strip(), tone, row_id)
     messages = normalize_history(row.get("messages") or [])
     if messages and messages[-1]["role"] == "user":
         return Prompt(number, messages[:-1], messages[-1]["content"], tone, row_id)
-    raise InputError(f"{where}: needs a non-empty 'prompt' or a 'messages' list ending with a user turn")
+    raise InputError(
+        f"{where}: needs a non-empty 'prompt' (or 'text') or a 'messages' list ending with a user turn"
+    )
 
 
 def conversations_for(prompts: list[Prompt], path: str, config: Config) -> list[list[Message]]:

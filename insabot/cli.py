@@ -33,6 +33,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
+    _add_chat_command(commands)
+    _add_serve_command(commands)
+    _add_model_command(commands)
+    _add_train_command(commands)
+    _add_export_command(commands)
+    _add_data_command(commands)
+    _add_generate_command(commands)
+    _add_evaluate_command(commands)
+    _add_report_command(commands)
+    _add_rate_command(commands)
+    _add_analyze_command(commands)
+    _add_config_command(commands)
+    return parser
+
+
+def _add_chat_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot chat`."""
     chat = commands.add_parser("chat", help="chat with the bot", description="Chat with the bot.")
     _add_config_args(chat)
     _add_model_args(chat)
@@ -51,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chat.set_defaults(handler=_chat)
 
+
+def _add_serve_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot serve`."""
     serve = commands.add_parser(
         "serve",
         help="OpenAI-compatible API + KakaoTalk channel skill server",
@@ -89,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(handler=_serve)
 
+
+def _add_model_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot model prepare | info | list`."""
     model = commands.add_parser("model", help="prepare and inspect base models", description="Base models.")
     model_commands = model.add_subparsers(title="model commands", metavar="COMMAND", required=True)
     prepare = model_commands.add_parser(
@@ -115,6 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing = model_commands.add_parser("list", help="the embedded models", description="Embedded models.")
     listing.set_defaults(handler=_model_list)
 
+
+def _add_train_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot train`."""
     train = commands.add_parser(
         "train",
         help="LoRA fine-tune a base model on Korean chat data",
@@ -127,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from the run's latest checkpoint")
     train.set_defaults(handler=_train)
 
+
+def _add_export_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot export`."""
     export = commands.add_parser(
         "export",
         help="merge a run's LoRA adapter into its base and save a standalone model",
@@ -145,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--base", default=None, help="base model (default: the one recorded in the run)")
     export.set_defaults(handler=_export)
 
+
+def _add_data_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot data check | split | card | kakao`."""
     data = commands.add_parser("data", help="check, split and import chat datasets", description="Datasets.")
     data_commands = data.add_subparsers(title="data commands", metavar="COMMAND", required=True)
     check = data_commands.add_parser(
@@ -201,11 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     kakao.set_defaults(handler=_data_kakao)
 
+
+def _add_generate_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot generate`."""
     generate = commands.add_parser(
         "generate",
         help="replies for a file of prompts (JSONL out), through the chat's own generation path",
         description="Generate one reply per prompt. Input: plain text (one user message per line) or JSONL rows with "
-        "'prompt' (or a 'messages' list) and optional 'tone'. Output: JSONL in input order with the prompt, tone, "
+        "'prompt' or 'text' (or a 'messages' list) and optional 'tone' and 'id'. Output: JSONL in input order with the prompt, tone, "
         "system prompt, reply, new token count and finish reason (stop/length). Greedy with a fixed seed by default.",
         epilog="examples:\n  insabot generate prompts.txt --tone jondaetmal --out replies.jsonl\n"
         "  insabot generate probes.jsonl --model gemma3-270m --adapter runs/gemma3-ko-casual --analyze",
@@ -233,6 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.set_defaults(handler=_generate)
 
+
+def _add_evaluate_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot eval`."""
     evaluate = commands.add_parser(
         "eval",
         help="tone and locality evaluation on the frozen probe set (report.json/md/png)",
@@ -258,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=_eval)
 
+
+def _add_report_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot report`."""
     report = commands.add_parser(
         "report",
         help="one table (and chart) of several eval reports, e.g. both bases with and without their adapters",
@@ -272,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--plot", default=None, metavar="PNG", help="also write the bar chart here")
     report.set_defaults(handler=_report)
 
+
+def _add_rate_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot rate sheet | join`."""
     rate = commands.add_parser(
         "rate",
         help="blind rated read: a rating sheet that hides the runs, then the join of the rater's scores",
@@ -316,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     join.add_argument("--out", default=None, help="also write the figures here (JSON)")
     join.set_defaults(handler=_rate_join)
 
+
+def _add_analyze_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot analyze`."""
     analyze = commands.add_parser(
         "analyze",
         help="speech level, style markers and locality of Korean texts (JSONL out)",
@@ -352,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     analyze.set_defaults(handler=_analyze)
 
+
+def _add_config_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot config show`."""
     config = commands.add_parser("config", help="inspect configuration files", description="Configuration.")
     config_commands = config.add_subparsers(title="config commands", metavar="COMMAND", required=True)
     show = config_commands.add_parser(
@@ -369,7 +419,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a setting, e.g. --set generation.temperature=0.5 (repeatable)",
     )
     show.set_defaults(handler=_config_show)
-    return parser
 
 
 def _add_address_args(parser: argparse.ArgumentParser, section: str, what: str, port: int) -> None:

@@ -87,7 +87,7 @@ def test_batch_size_does_not_change_greedy_replies(tiny_dir, tmp_path, capsys):
         ("empty.txt", "\n\n", [], r"empty\.txt: no prompts"),
         ("bad.jsonl", '{"prompt": "야"}\n{"prompt": \n', [], r"bad\.jsonl:2: not valid JSON"),
         ("tone.jsonl", '{"prompt": "야", "tone": "사투리"}\n', [], r"tone\.jsonl:1: unknown tone '사투리'"),
-        ("noprompt.jsonl", '{"text": "야"}\n', [], r"noprompt\.jsonl:1: needs a non-empty 'prompt'"),
+        ("noprompt.jsonl", '{"message": "야"}\n', [], r"noprompt\.jsonl:1: needs a non-empty 'prompt'"),
         (
             "ok.txt",
             "야\n",
@@ -156,3 +156,12 @@ def test_prompt_rows_accept_korean_and_english_tone_names(tmp_path):
         ("안녕하세요", "jondaetmal"),
         ("ㅎㅇ", "jondaetmal"),
     ]
+
+
+def test_the_real_style_message_set_reads_as_prompts_with_ids_and_tones():
+    from insabot.bot.batch import read_prompts
+    from insabot.eval.real_messages import REAL_MESSAGES, load_real_messages
+
+    prompts = read_prompts(str(REAL_MESSAGES), "banmal")
+    expected = load_real_messages()
+    assert [(p.row_id, p.message, p.tone) for p in prompts] == [(m.id, m.text, m.tone) for m in expected]
