@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup browser lint compare clean
+.PHONY: demo test setup browser lint compare rated-read clean
 
 demo: setup
 	$(BIN)/insabot chat --config configs/chat/default.yaml
@@ -55,6 +55,29 @@ compare: setup
 	    --set eval.output_dir=runs/eval-$$name; \
 	done
 	$(BIN)/insabot report $(foreach run,$(COMPARE),runs/eval-$(firstword $(subst :, ,$(run)))/report.json) --plot docs/eval.png
+
+# The blind rated read's replies and sheet (README "Blind rated read") on the test half of the real-style message
+# set (eval/data/real_messages.jsonl): the four systems of `make compare`, each at the web chat's sampling (its
+# default decoding), and the demo default greedy too; 64 new tokens. The sheet and key land in eval/ratings/; the
+# rater gets the sheet and eval/rubric.md only. ~60 min on 2 CPU cores.
+RATED := gemma3-tuned-sampled:gemma3-270m:adapters/insabot-gemma3-ko:sampled \
+         gemma3-tuned-greedy:gemma3-270m:adapters/insabot-gemma3-ko:greedy \
+         smollm2-tuned-sampled:smollm2-135m:adapters/insabot-smollm2-ko:sampled \
+         gemma3-base-sampled:gemma3-270m::sampled \
+         smollm2-base-sampled:smollm2-135m::sampled
+DECODING_sampled := --temperature 0.7 --top-p 0.9
+DECODING_greedy  := --greedy
+rated-read: setup
+	@set -e; mkdir -p runs/rate eval/ratings; \
+	$(BIN)/python -m insabot.eval.real_messages --split test --out runs/rate/messages.jsonl; \
+	for run in $(RATED); do \
+	  name=$${run%%:*}; rest=$${run#*:}; model=$${rest%%:*}; rest=$${rest#*:}; adapter=$${rest%%:*}; \
+	  flags="$(DECODING_sampled)"; [ "$${rest#*:}" = greedy ] && flags="$(DECODING_greedy)"; \
+	  [ -s runs/rate/$$name.jsonl ] || $(BIN)/insabot generate runs/rate/messages.jsonl --model $$model \
+	    $${adapter:+--adapter $$adapter} $$flags --max-new-tokens 64 --seed 0 --out runs/rate/$$name.jsonl; \
+	done; \
+	$(BIN)/insabot rate sheet $(foreach run,$(RATED),--run $(firstword $(subst :, ,$(run)))=runs/rate/$(firstword $(subst :, ,$(run))).jsonl) \
+	  --seed 0 --sheet eval/ratings/sheet.jsonl --key eval/ratings/key.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -46,3 +46,21 @@ def load_real_messages(split: Split | None = None, path: Path = REAL_MESSAGES) -
         if split is None or row["split"] == split:
             messages.append(RealMessage(row["id"], row["category"], tone, row["split"], row["text"]))
     return messages
+
+
+def main() -> None:
+    """`python -m insabot.eval.real_messages --split test --out FILE`: one half as `insabot generate` input."""
+    import argparse
+
+    from insabot.textio import write_jsonl_atomic
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--split", choices=("dev", "test"), required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    rows = [{"id": m.id, "tone": m.tone, "text": m.text} for m in load_real_messages(args.split)]
+    write_jsonl_atomic(rows, args.out)
+
+
+if __name__ == "__main__":
+    main()
