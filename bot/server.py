@@ -48,6 +48,7 @@ from insabot.chat import (
     Message,
     build_conversation,
     check_length,
+    check_unicode,
     message_text,
     nfc,
     validate_user_message,
@@ -77,13 +78,16 @@ class ApiError(Exception):
 
 
 class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     role: Literal["system", "developer", "user", "assistant"]
     content: str | list[dict[str, Any]] | None = None
 
 
 class ChatCompletionRequest(BaseModel):
-    # other OpenAI fields (user, logprobs, ...) are accepted and unused
-    model_config = ConfigDict(extra="ignore")
+    # Other OpenAI fields (user, logprobs, ...) are accepted and unused. Strict types: "max_tokens": "10" or
+    # "stream": "yes" is a client's bug to report, not to guess at.
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     model: str | None = None
     messages: list[ChatMessageIn] = Field(min_length=1)
@@ -136,31 +140,39 @@ def _is_loopback(host: str) -> bool:
 
 def conversation_for(request: ChatCompletionRequest, chat: ChatSettings) -> list[Message]:
     """The request as the web chat builds a conversation: NFC text, content parts flattened, every message
-    within chat.max_message_chars. Leading system (or `developer`) messages take the persona prompt's place;
-    without one, the configured prompt (`chat.system_prompt`, else the tone's) goes first."""
+    within chat.max_message_chars; system (or `developer`) messages take the persona prompt's place, and
+    without one the configured prompt (`chat.system_prompt`, else the tone's) goes first.
+
+    Normalised where the intent is clear, since chat templates take one system prompt first and then strictly
+    alternating user/assistant turns (Gemma's raises on anything else): system messages, wherever they
+    stand, are joined in order into that first prompt; empty assistant turns, and assistant turns before the
+    first user turn (a greeting the model cannot be shown before a user spoke), are dropped; consecutive turns
+    of one role are merged with a newline. A user message without text, text that is not valid Unicode or a
+    conversation that does not end with the user is refused (400)."""
     limit = chat.chat.max_message_chars
+    system: list[str] = []
     turns: list[Message] = []
     for index, message in enumerate(request.messages):
         text = nfc(message_text(message.content)).strip()
         try:
             check_length(text, limit)
+            check_unicode(text)
+            if message.role == "user" and not text:
+                raise ChatInputError("the message has no text (empty, null or only non-text parts)")
         except ChatInputError as exc:
             raise ApiError(400, f"messages[{index}]: {exc}") from None
-        turns.append({"role": "system" if message.role == "developer" else message.role, "content": text})
-    leading = next((i for i, turn in enumerate(turns) if turn["role"] != "system"), len(turns))
-    # Chat templates place one system prompt before the first turn (Gemma's refuses any other): one later
-    # would be dropped or fail in the backend, so it is refused here.
-    for index, turn in enumerate(turns[leading:], start=leading):
-        if turn["role"] == "system":
-            raise ApiError(400, f"messages[{index}]: system messages must come before the conversation")
-    if leading == len(turns) or turns[-1]["role"] != "user":
+        if message.role in ("system", "developer"):
+            system.append(text)
+        elif not text or (message.role == "assistant" and not turns):
+            continue
+        elif turns and turns[-1]["role"] == message.role:
+            turns[-1]["content"] += "\n" + text
+        else:
+            turns.append({"role": message.role, "content": text})
+    if not turns or turns[-1]["role"] != "user":
         raise ApiError(400, "the last message must come from the user")
-    try:
-        message = validate_user_message(turns[-1]["content"], limit)
-    except ChatInputError as exc:
-        raise ApiError(400, f"messages[{len(turns) - 1}]: {exc}") from None
-    system_prompt = "\n\n".join(t["content"] for t in turns[:leading] if t["content"]) or chat.system_prompt
-    return build_conversation(message, turns[leading:-1], system_prompt)
+    system_prompt = "\n\n".join(text for text in system if text) or chat.system_prompt
+    return build_conversation(turns[-1]["content"], turns[:-1], system_prompt)
 
 
 def generation_for(request: ChatCompletionRequest, base: GenerationConfig) -> GenerationConfig:
@@ -309,6 +321,8 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
             skill = parse_skill_request(json.loads(await request.body()))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"the body is not JSON: {exc}") from exc
+        except RecursionError:
+            raise ApiError(400, "the body is not JSON a skill payload could be: nested too deeply") from None
         except SkillPayloadError as exc:
             raise ApiError(400, f"not a Kakao skill payload: {exc}") from exc
         if settings.log_text:
@@ -375,8 +389,13 @@ def _sse(
             text += piece
             yield chunk({"content": piece})
         yield chunk({}, _finish_reason(pieces.hit, backend.count_tokens(model, text), gen))
-    except BackendError as exc:
-        error = {"error": {"message": str(exc), "type": "api_error", "param": None, "code": None}}
+    except Exception as exc:  # the 200 is sent: an error event is the only way left to tell the client
+        if isinstance(exc, BackendError):
+            message = str(exc)
+        else:
+            log.exception("chat %s: generation failed mid-stream", completion_id)
+            message = "the reply could not be generated (the server logged why)"
+        error = {"error": {"message": message, "type": "api_error", "param": None, "code": None}}
         yield f"data: {json.dumps(error, ensure_ascii=False)}\n\n"
     finally:
         stop_event.set()  # a client that disconnects mid-stream stops the generation too

@@ -243,15 +243,139 @@ def test_conversations_are_built_as_the_web_chat_builds_them():
     )
     assert built == [
         {"role": "system", "content": "반말로 답해.\n\n짧게."},
-        {"role": "user", "content": "안녕"},
-        {"role": "user", "content": "가 아"},
+        {"role": "user", "content": "안녕\n가 아"},  # the two user turns, now adjacent, are one
     ]
-    with pytest.raises(ApiError, match=r"messages\[2\]: system messages must come before"):
-        build({"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}, {"role": "system", "content": "존댓말로."}, {"role": "user", "content": "뭐해"})  # fmt: skip
-    with pytest.raises(ApiError, match=r"messages\[0\]: the message is empty"):
+    with pytest.raises(ApiError, match=r"messages\[0\]: the message has no text"):
         build({"role": "user", "content": "  "})
     with pytest.raises(ApiError, match=r"messages\[0\]: the message has 301 characters; the limit is 300"):
         build({"role": "assistant", "content": "가" * 301}, {"role": "user", "content": "야"})
+
+
+SYS = {"role": "system", "content": "반말로 짧게."}
+ORDERS = {
+    "two user messages in a row": (
+        [{"role": "user", "content": "야"}, {"role": "user", "content": "뭐해?"}],
+        [{"role": "system", "content": PERSONA}, {"role": "user", "content": "야\n뭐해?"}],
+    ),
+    "an assistant message first": (
+        [{"role": "assistant", "content": "안녕! 뭐하고 놀까?"}, {"role": "user", "content": "심심해"}],
+        [{"role": "system", "content": PERSONA}, {"role": "user", "content": "심심해"}],
+    ),
+    "a system message in the middle": (
+        [{"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}, SYS, {"role": "user", "content": "뭐해"}],
+        [{"role": "system", "content": "반말로 짧게."}, {"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}, {"role": "user", "content": "뭐해"}],
+    ),
+    "two system messages": (
+        [SYS, {"role": "developer", "content": "이모지 써."}, {"role": "user", "content": "안녕"}],
+        [{"role": "system", "content": "반말로 짧게.\n\n이모지 써."}, {"role": "user", "content": "안녕"}],
+    ),
+    "two assistant messages in a row": (
+        [{"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}, {"role": "assistant", "content": "왜?"}, {"role": "user", "content": "그냥"}],
+        [{"role": "system", "content": PERSONA}, {"role": "user", "content": "야"}, {"role": "assistant", "content": "응\n왜?"}, {"role": "user", "content": "그냥"}],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_message_orders_are_normalised_for_the_model(running, stream):
+    """What the model receives: one system prompt first, then user/assistant turns that alternate."""
+    backend = ScriptedBackend()
+    with running(create_app(backend, Settings(_persona_config()))) as url:
+        for messages, _ in ORDERS.values():
+            body = {"messages": messages, "stream": stream}
+            response = httpx.post(f"{url}/v1/chat/completions", json=body)
+            assert response.status_code == 200, response.text
+            if stream:
+                assert response.text.endswith("data: [DONE]\n\n") and '"error"' not in response.text
+    assert backend.requests == [expected for _, expected in ORDERS.values()]
+
+
+@pytest.mark.real_model
+def test_gemma_template_accepts_every_normalised_order():
+    """Gemma's template is the strictest (it raises on any other order): it takes each normalised order."""
+    from transformers import AutoTokenizer
+
+    from insabot.bot.respond import ChatSettings
+    from insabot.bot.server import ChatCompletionRequest, conversation_for
+    from insabot.models.loading import resolve
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve("gemma3-270m").location)
+    chat = ChatSettings.from_config(_persona_config())
+    for messages, _ in ORDERS.values():
+        conversation = conversation_for(ChatCompletionRequest(messages=messages), chat)
+        assert "<start_of_turn>user" in tokenizer.apply_chat_template(conversation, tokenize=False)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"messages": [{"role": "user", "content": None}]}, "messages[0]: the message has no text"),
+        ({"messages": [{"role": "user", "content": ""}]}, "messages[0]: the message has no text"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            "messages[0]: the message has no text",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "야"}, {"role": "user", "content": " "}]},
+            "messages[1]: the message has no text",
+        ),
+        ({"messages": [{"role": "user", "content": "야"}], "max_tokens": "10"}, "max_tokens: Input should be a valid integer"),
+        ({"messages": [{"role": "user", "content": "야"}], "stream": "yes"}, "stream: Input should be a valid boolean"),
+        ({"messages": [{"role": "system", "content": "짧게."}]}, "the last message must come from the user"),
+        ({"messages": [{"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}]}, "the last message must come from the user"),
+    ],
+)  # fmt: skip
+def test_requests_that_cannot_be_normalised_are_400s_in_openai_shape(running, body, message):
+    backend = ScriptedBackend()
+    with running(create_app(backend, Settings(_config()))) as url:
+        for stream in (False, True):
+            response = httpx.post(
+                f"{url}/v1/chat/completions", json={**body, "stream": body.get("stream", stream)}
+            )
+            assert response.status_code == 400
+            assert response.json()["error"]["type"] == "invalid_request_error"
+            assert response.json()["error"]["message"].startswith(message)
+    assert backend.requests == []
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_lone_surrogates_and_deeply_nested_json_are_400s(running):
+    backend = ScriptedBackend()
+    lone = b'{"messages": [{"role": "user", "content": "\\ud800 \xec\x95\x88\xeb\x85\x95"}], "stream": true}'
+    nested = b"[" * 60000  # within max_body_bytes, beyond json's recursion limit
+    with running(create_app(backend, Settings(_config(max_body_bytes=65536)))) as url:
+        surrogate = httpx.post(f"{url}/v1/chat/completions", content=lone, headers=JSON)
+        deep_v1 = httpx.post(f"{url}/v1/chat/completions", content=nested, headers=JSON)
+        deep_kakao = httpx.post(f"{url}/kakao/skill", content=nested, headers=JSON)
+    assert surrogate.status_code == 400
+    assert surrogate.json()["error"]["message"] == (
+        "messages[0]: the message holds a lone surrogate U+D800, which is not valid Unicode"
+    )
+    for response in (deep_v1, deep_kakao):
+        assert response.status_code == 400 and "message" in response.json()["error"]
+    assert "nested too deeply" in deep_kakao.json()["error"]["message"]
+    assert backend.requests == []
+
+
+class FailingBackend(ScriptedBackend):
+    """Yields one piece, then fails as a backend bug would (not a BackendError)."""
+
+    def stream(self, model, messages, gen, stop_event):
+        yield "오"
+        raise RuntimeError("boom: an internal detail")
+
+
+def test_a_generation_error_mid_stream_ends_with_an_error_event(running):
+    with running(create_app(FailingBackend(), Settings(_config()))) as url:
+        body = {"messages": [{"role": "user", "content": "야"}], "stream": True}
+        response = httpx.post(f"{url}/v1/chat/completions", json=body)
+    events = [line.removeprefix("data: ") for line in response.text.split("\n\n") if line]
+    assert response.status_code == 200 and events[-1] == "[DONE]"
+    assert json.loads(events[1])["choices"][0]["delta"] == {"content": "오"}
+    error = json.loads(events[-2])["error"]
+    assert error["type"] == "api_error" and "boom" not in error["message"]
 
 
 def test_request_seed_and_repetition_penalty_override_the_config():
