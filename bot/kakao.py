@@ -1,17 +1,21 @@
 """KakaoTalk channel skill (Kakao i Open Builder): the request and response formats, and per-user memory.
 
-Pure: no web framework, no model. `bot/server.py` wires these to HTTP and to a generation backend.
+Pure: no web framework, no model (httpx only parses the callback URL, exactly as it will be requested).
+`bot/server.py` wires these to HTTP and to a generation backend.
 Formats follow the skill guide of 챗봇 관리자센터 (skill payload, skill response v2.0, AI chatbot callback).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from insabot.chat import Message, nfc
 
@@ -50,11 +54,40 @@ def parse_skill_request(payload: Any) -> SkillRequest:
     if not isinstance(user_id, str) or not user_id:
         raise SkillPayloadError("userRequest.user.id is missing or not a string")
     callback_url = user_request.get("callbackUrl")
-    if callback_url is not None and not (isinstance(callback_url, str) and callback_url.startswith("http")):
-        raise SkillPayloadError("userRequest.callbackUrl is not an http(s) URL")
+    if callback_url is not None and not isinstance(callback_url, str):
+        raise SkillPayloadError("userRequest.callbackUrl is not a string")
     bot = payload.get("bot")
     bot_id = bot.get("id") if isinstance(bot, Mapping) else None
     return SkillRequest(nfc(utterance).strip(), user_id, callback_url or None, bot_id)
+
+
+class CallbackRefused(ValueError):
+    """A callbackUrl the skill will not POST to. The message says why and never holds the URL itself (its path
+    is Kakao's one-time key)."""
+
+
+def callback_target(url: str, hosts: Sequence[str], allow_http: bool = False) -> httpx.URL:
+    """The callback URL parsed as httpx will request it, if it is https (or http with `allow_http`) to a host
+    name of `hosts` (`.example.com` entries match subdomains too); else CallbackRefused. Anyone who can reach
+    the skill writes this URL, so everything else (loopback, private ranges, cloud metadata) is refused.
+    Checking the parsed object that is then requested leaves no room between two URL parsers."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise CallbackRefused(f"not a valid URL ({exc})") from None
+    if parsed.scheme != "https" and not (allow_http and parsed.scheme == "http"):
+        raise CallbackRefused(f"scheme {parsed.scheme!r} is not https")
+    host = parsed.host.rstrip(".")  # lower-cased by httpx; "kakao.com." is the same host as "kakao.com"
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        raise CallbackRefused(f"host {host!r} is an IP address, not a host name")
+    for allowed in (entry.lower() for entry in hosts):
+        if host == allowed.lstrip(".") or (allowed.startswith(".") and host.endswith(allowed)):
+            return parsed
+    raise CallbackRefused(f"host {host!r} is not in serve.kakao_callback_hosts")
 
 
 def split_text(text: str, limit: int = SIMPLE_TEXT_MAX_CHARS, parts: int = MAX_OUTPUTS) -> list[str]:

@@ -9,8 +9,11 @@ persona prompt). Generation settings are the config's, as the chat's, with the r
 from __future__ import annotations
 
 import asyncio
+import copy
+import ipaddress
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -19,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import httpx
+import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -29,9 +33,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from insabot.bot.backends import Backend, BackendError
 from insabot.bot.kakao import (
     RESET_UTTERANCE,
+    CallbackRefused,
     ConversationMemory,
     SkillPayloadError,
+    SkillRequest,
     callback_acknowledgement,
+    callback_target,
     parse_skill_request,
     skill_response,
 )
@@ -41,11 +48,13 @@ from insabot.chat import (
     Message,
     build_conversation,
     check_length,
+    check_unicode,
     message_text,
     nfc,
     validate_user_message,
 )
-from insabot.config import Config, GenerationConfig
+from insabot.config import Config, GenerationConfig, ServeConfig
+from insabot.errors import InsabotError
 
 log = logging.getLogger("insabot.serve")
 FALLBACK_REPLY = "앗, 지금 답장을 못 만들었어 😢 잠시 후에 다시 보내줄래?"
@@ -69,13 +78,16 @@ class ApiError(Exception):
 
 
 class ChatMessageIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     role: Literal["system", "developer", "user", "assistant"]
     content: str | list[dict[str, Any]] | None = None
 
 
 class ChatCompletionRequest(BaseModel):
-    # other OpenAI fields (user, logprobs, ...) are accepted and unused
-    model_config = ConfigDict(extra="ignore")
+    # Other OpenAI fields (user, logprobs, ...) are accepted and unused. Strict types: "max_tokens": "10" or
+    # "stream": "yes" is a client's bug to report, not to guess at.
+    model_config = ConfigDict(extra="ignore", strict=True)
 
     model: str | None = None
     messages: list[ChatMessageIn] = Field(min_length=1)
@@ -91,14 +103,36 @@ class ChatCompletionRequest(BaseModel):
     n: int = Field(default=1, ge=1, le=1)
 
 
+class ExposedSkillError(InsabotError):
+    """The Kakao skill would be reachable from other machines without a token."""
+
+
 @dataclass
 class Settings:
-    """What the server needs beyond the backend: config, secrets and switches from the command line."""
+    """What the server needs beyond the backend: config, secrets and switches from the command line. Settings
+    that would expose the skill without a token cannot be made, so `insabot serve` fails before loading a model."""
 
     config: Config
     api_key: str | None = None
     kakao_token: str | None = None
     log_text: bool = False
+
+    def __post_init__(self) -> None:
+        host = self.config.serve.host
+        if not self.kakao_token and not _is_loopback(host):
+            raise ExposedSkillError(
+                f"serve.host {host} is reachable from other machines, and without --kakao-token "
+                "($INSABOT_KAKAO_TOKEN) anyone there could use the Kakao skill; set a token, or bind 127.0.0.1"
+            )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # any other host name may resolve to a public address
 
 
 # --- pure helpers -------------------------------------------------------------------------------------
@@ -106,31 +140,39 @@ class Settings:
 
 def conversation_for(request: ChatCompletionRequest, chat: ChatSettings) -> list[Message]:
     """The request as the web chat builds a conversation: NFC text, content parts flattened, every message
-    within chat.max_message_chars. Leading system (or `developer`) messages take the persona prompt's place;
-    without one, the configured prompt (`chat.system_prompt`, else the tone's) goes first."""
+    within chat.max_message_chars; system (or `developer`) messages take the persona prompt's place, and
+    without one the configured prompt (`chat.system_prompt`, else the tone's) goes first.
+
+    Normalised where the intent is clear, since chat templates take one system prompt first and then strictly
+    alternating user/assistant turns (Gemma's raises on anything else): system messages, wherever they
+    stand, are joined in order into that first prompt; empty assistant turns, and assistant turns before the
+    first user turn (a greeting the model cannot be shown before a user spoke), are dropped; consecutive turns
+    of one role are merged with a newline. A user message without text, text that is not valid Unicode or a
+    conversation that does not end with the user is refused (400)."""
     limit = chat.chat.max_message_chars
+    system: list[str] = []
     turns: list[Message] = []
     for index, message in enumerate(request.messages):
         text = nfc(message_text(message.content)).strip()
         try:
             check_length(text, limit)
+            check_unicode(text)
+            if message.role == "user" and not text:
+                raise ChatInputError("the message has no text (empty, null or only non-text parts)")
         except ChatInputError as exc:
             raise ApiError(400, f"messages[{index}]: {exc}") from None
-        turns.append({"role": "system" if message.role == "developer" else message.role, "content": text})
-    leading = next((i for i, turn in enumerate(turns) if turn["role"] != "system"), len(turns))
-    # Chat templates place one system prompt before the first turn (Gemma's refuses any other): one later
-    # would be dropped or fail in the backend, so it is refused here.
-    for index, turn in enumerate(turns[leading:], start=leading):
-        if turn["role"] == "system":
-            raise ApiError(400, f"messages[{index}]: system messages must come before the conversation")
-    if leading == len(turns) or turns[-1]["role"] != "user":
+        if message.role in ("system", "developer"):
+            system.append(text)
+        elif not text or (message.role == "assistant" and not turns):
+            continue
+        elif turns and turns[-1]["role"] == message.role:
+            turns[-1]["content"] += "\n" + text
+        else:
+            turns.append({"role": message.role, "content": text})
+    if not turns or turns[-1]["role"] != "user":
         raise ApiError(400, "the last message must come from the user")
-    try:
-        message = validate_user_message(turns[-1]["content"], limit)
-    except ChatInputError as exc:
-        raise ApiError(400, f"messages[{len(turns) - 1}]: {exc}") from None
-    system_prompt = "\n\n".join(t["content"] for t in turns[:leading] if t["content"]) or chat.system_prompt
-    return build_conversation(message, turns[leading:-1], system_prompt)
+    system_prompt = "\n\n".join(text for text in system if text) or chat.system_prompt
+    return build_conversation(turns[-1]["content"], turns[:-1], system_prompt)
 
 
 def generation_for(request: ChatCompletionRequest, base: GenerationConfig) -> GenerationConfig:
@@ -279,6 +321,8 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
             skill = parse_skill_request(json.loads(await request.body()))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"the body is not JSON: {exc}") from exc
+        except RecursionError:
+            raise ApiError(400, "the body is not JSON a skill payload could be: nested too deeply") from None
         except SkillPayloadError as exc:
             raise ApiError(400, f"not a Kakao skill payload: {exc}") from exc
         if settings.log_text:
@@ -292,22 +336,37 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
         except ChatInputError:
             # A Kakao user sees the skill's answer, not an HTTP status: say what went wrong in the chat.
             return skill_response(f"메시지가 비었거나 너무 길어 (최대 {limit}자). 짧게 다시 보내줘!")
+        callback = _callback_target(skill, config.serve)
         messages = build_conversation(utterance, memory.history(skill.user_id), chat.system_prompt)
         job = ReplyJob(backend, model_ids[0], messages, chat.generation)
         if await job.wait(config.serve.kakao_budget_s):
             return skill_response(job.finish(memory, skill.user_id, skill.utterance))
-        if skill.callback_url:
+        if callback is not None:
             task = asyncio.create_task(
-                _deliver_callback(job, memory, skill, config.serve.kakao_callback_timeout_s)
+                _deliver_callback(job, memory, skill, callback, config.serve.kakao_callback_timeout_s)
             )
             callbacks.add(task)
             task.add_done_callback(callbacks.discard)
             return callback_acknowledgement()
-        job.stop_event.set()  # no callback: answer within the budget with what is ready
+        job.stop_event.set()  # no (allowed) callback: answer within the budget with what is ready
         await job.wait()
         return skill_response(job.finish(memory, skill.user_id, skill.utterance))
 
     return app
+
+
+def _callback_target(skill: SkillRequest, serve_config: ServeConfig) -> httpx.URL | None:
+    """Where a late reply may go: the request's callback URL if the allowlist admits it, else None (the
+    skill then answers within its budget, as without a callback)."""
+    if skill.callback_url is None:
+        return None
+    try:
+        return callback_target(
+            skill.callback_url, serve_config.kakao_callback_hosts, serve_config.kakao_callback_allow_http
+        )
+    except CallbackRefused as exc:
+        log.warning("kakao callbackUrl refused, answering without it: %s", exc)
+        return None
 
 
 def _sse(
@@ -330,8 +389,13 @@ def _sse(
             text += piece
             yield chunk({"content": piece})
         yield chunk({}, _finish_reason(pieces.hit, backend.count_tokens(model, text), gen))
-    except BackendError as exc:
-        error = {"error": {"message": str(exc), "type": "api_error", "param": None, "code": None}}
+    except Exception as exc:  # the 200 is sent: an error event is the only way left to tell the client
+        if isinstance(exc, BackendError):
+            message = str(exc)
+        else:
+            log.exception("chat %s: generation failed mid-stream", completion_id)
+            message = "the reply could not be generated (the server logged why)"
+        error = {"error": {"message": message, "type": "api_error", "param": None, "code": None}}
         yield f"data: {json.dumps(error, ensure_ascii=False)}\n\n"
     finally:
         stop_event.set()  # a client that disconnects mid-stream stops the generation too
@@ -399,17 +463,21 @@ class ReplyJob:
         return reply
 
 
-async def _deliver_callback(job: ReplyJob, memory: ConversationMemory, skill, timeout_s: float) -> None:
+async def _deliver_callback(
+    job: ReplyJob, memory: ConversationMemory, skill: SkillRequest, url: httpx.URL, timeout_s: float
+) -> None:
     if not await job.wait(timeout_s):
         job.stop_event.set()  # the callback URL expires: send what is ready
         await job.wait()
     body = skill_response(job.finish(memory, skill.user_id, skill.utterance))
+    # The URL's path is Kakao's one-time key: logs name the host only. A redirect is not followed, since it
+    # could lead anywhere the allowlist does not.
     try:
-        async with httpx.AsyncClient(timeout=10) as client:
-            response = await client.post(skill.callback_url, json=body)
-        log.info("kakao callback: HTTP %s %s", response.status_code, response.text[:200])
+        async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
+            response = await client.post(url, json=body)
+        log.info("kakao callback to %s: HTTP %s %s", url.host, response.status_code, response.text[:200])
     except httpx.HTTPError as exc:
-        log.warning("kakao callback to %s failed: %s", skill.callback_url, exc)
+        log.warning("kakao callback to %s failed: %s", url.host, exc)
 
 
 class BodyLimit:
@@ -453,15 +521,53 @@ def local_backend(config: Config) -> Backend:
     return LocalBackend(pool, config.serve.concurrency_limit)
 
 
-def serve(backend: Backend, settings: Settings) -> None:
-    import uvicorn
+_SKILL_TOKEN_IN_PATH = re.compile(r"(/kakao/skill/)[^/?#\s]+")
 
+
+class RedactSkillToken(logging.Filter):
+    """uvicorn's access lines (`--log-text`) carry the request path, and with it a skill token passed as
+    /kakao/skill/TOKEN: the token is masked before any handler sees the line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SKILL_TOKEN_IN_PATH.sub(r"\1***", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the `insabot` loggers on its stderr handler (so `--log-text` lines and warnings
+    print) and skill tokens masked in the access lines."""
+    config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["filters"] = {"redact_skill_token": {"()": RedactSkillToken}}
+    config["loggers"]["uvicorn.access"]["filters"] = ["redact_skill_token"]
+    config["loggers"]["insabot"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
+def build_server(backend: Backend, settings: Settings) -> uvicorn.Server:
+    """The server `serve` runs. Making its config sets up logging (once, here), then the start-up warnings
+    are given through it."""
     serve_config = settings.config.serve
-    # The access log would record skill URLs, and with them a token passed in the path: off unless asked.
-    uvicorn.run(
-        create_app(backend, settings),
-        host=serve_config.host,
-        port=serve_config.port,
-        log_level="info",
-        access_log=settings.log_text,
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(backend, settings),
+            host=serve_config.host,
+            port=serve_config.port,
+            log_config=log_config(),
+            # The access log records every request path: off unless asked, as user text is.
+            access_log=settings.log_text,
+        )
     )
+    if not settings.kakao_token:
+        log.warning(
+            "NO KAKAO TOKEN: /kakao/skill answers anyone who reaches this port; set --kakao-token "
+            "($INSABOT_KAKAO_TOKEN) before a proxy or tunnel points here"
+        )
+    return server
+
+
+def serve(backend: Backend, settings: Settings) -> None:
+    build_server(backend, settings).run()

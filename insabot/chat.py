@@ -96,6 +96,7 @@ def validate_user_message(message: str, max_chars: int) -> str:
     if not text:
         raise ChatInputError("the message is empty")
     check_length(text, max_chars)
+    check_unicode(text)
     return text
 
 
@@ -105,6 +106,16 @@ def check_length(text: str, max_chars: int) -> None:
     if len(text) > max_chars:
         raise ChatInputError(
             f"the message has {len(text)} characters; the limit is {max_chars} (chat.max_message_chars)"
+        )
+
+
+def check_unicode(text: str) -> None:
+    """Refuse a lone UTF-16 surrogate (JSON's "\\ud800", half an emoji cut by a client): it is not text, and
+    the tokenizer cannot encode it."""
+    lone = next((char for char in text if "\ud800" <= char <= "\udfff"), None)
+    if lone is not None:
+        raise ChatInputError(
+            f"the message holds a lone surrogate U+{ord(lone):04X}, which is not valid Unicode"
         )
 
 

@@ -494,10 +494,11 @@ def _serve(args: argparse.Namespace) -> int:
     from insabot.bot.server import Settings, local_backend, serve
 
     config = _resolve_config(args)
+    # Settings first: an unsafe combination (a public host without a skill token) fails before a model loads.
+    settings = Settings(config, api_key=args.api_key, kakao_token=args.kakao_token, log_text=args.log_text)
     backend = (
         RemoteBackend(args.backend_url, args.backend_api_key) if args.backend_url else local_backend(config)
     )
-    settings = Settings(config, api_key=args.api_key, kakao_token=args.kakao_token, log_text=args.log_text)
     serve(backend, settings)
     return 0
 

@@ -159,6 +159,13 @@ class ServeConfig:
     (or, without one, with what is ready)."""
     kakao_callback_timeout_s: float = 50.0
     """The callback URL is valid for one minute: a reply still generating by then is sent as it stands."""
+    kakao_callback_hosts: list[str] = field(default_factory=lambda: ["bot-api.kakao.com"])
+    """The only hosts a skill request's `callbackUrl` may name (anyone who can reach the skill writes that URL,
+    and the server POSTs to it): the host of Kakao's chatbot API, where the AI-chatbot callback URLs point. An
+    entry starting with a dot (`.example.com`) also matches its subdomains. Any other host, an IP address or a
+    non-https URL is refused, and the skill answers within `kakao_budget_s` instead."""
+    kakao_callback_allow_http: bool = False
+    """Accept plain-http callback URLs (a local inbox in tests and benchmarks/serve_load.py); never in production."""
     memory_turns: int = 8
     memory_ttl_s: float = 1800.0
     memory_max_users: int = 10000

@@ -44,6 +44,9 @@ def test_bad_messages_get_clear_errors():
         validate_user_message("   ", 100)
     with pytest.raises(ChatInputError, match=r"has 101 characters; the limit is 100"):
         validate_user_message("가" * 101, 100)
+    with pytest.raises(ChatInputError, match=r"lone surrogate U\+D83D"):
+        validate_user_message("좋아\ud83d", 100)  # half of 😀, as a client that cut a string sends it
+    assert validate_user_message("좋아\U0001f600", 100) == "좋아😀"  # a whole pair is one character
 
 
 def test_tone_selects_the_persona_prompt():

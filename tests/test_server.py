@@ -4,6 +4,8 @@ skill (payloads as the skill guide of 챗봇 관리자센터 writes them), on lo
 from __future__ import annotations
 
 import json
+import logging
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -241,15 +243,139 @@ def test_conversations_are_built_as_the_web_chat_builds_them():
     )
     assert built == [
         {"role": "system", "content": "반말로 답해.\n\n짧게."},
-        {"role": "user", "content": "안녕"},
-        {"role": "user", "content": "가 아"},
+        {"role": "user", "content": "안녕\n가 아"},  # the two user turns, now adjacent, are one
     ]
-    with pytest.raises(ApiError, match=r"messages\[2\]: system messages must come before"):
-        build({"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}, {"role": "system", "content": "존댓말로."}, {"role": "user", "content": "뭐해"})  # fmt: skip
-    with pytest.raises(ApiError, match=r"messages\[0\]: the message is empty"):
+    with pytest.raises(ApiError, match=r"messages\[0\]: the message has no text"):
         build({"role": "user", "content": "  "})
     with pytest.raises(ApiError, match=r"messages\[0\]: the message has 301 characters; the limit is 300"):
         build({"role": "assistant", "content": "가" * 301}, {"role": "user", "content": "야"})
+
+
+SYS = {"role": "system", "content": "반말로 짧게."}
+ORDERS = {
+    "two user messages in a row": (
+        [{"role": "user", "content": "야"}, {"role": "user", "content": "뭐해?"}],
+        [{"role": "system", "content": PERSONA}, {"role": "user", "content": "야\n뭐해?"}],
+    ),
+    "an assistant message first": (
+        [{"role": "assistant", "content": "안녕! 뭐하고 놀까?"}, {"role": "user", "content": "심심해"}],
+        [{"role": "system", "content": PERSONA}, {"role": "user", "content": "심심해"}],
+    ),
+    "a system message in the middle": (
+        [{"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}, SYS, {"role": "user", "content": "뭐해"}],
+        [{"role": "system", "content": "반말로 짧게."}, {"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}, {"role": "user", "content": "뭐해"}],
+    ),
+    "two system messages": (
+        [SYS, {"role": "developer", "content": "이모지 써."}, {"role": "user", "content": "안녕"}],
+        [{"role": "system", "content": "반말로 짧게.\n\n이모지 써."}, {"role": "user", "content": "안녕"}],
+    ),
+    "two assistant messages in a row": (
+        [{"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}, {"role": "assistant", "content": "왜?"}, {"role": "user", "content": "그냥"}],
+        [{"role": "system", "content": PERSONA}, {"role": "user", "content": "야"}, {"role": "assistant", "content": "응\n왜?"}, {"role": "user", "content": "그냥"}],
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_message_orders_are_normalised_for_the_model(running, stream):
+    """What the model receives: one system prompt first, then user/assistant turns that alternate."""
+    backend = ScriptedBackend()
+    with running(create_app(backend, Settings(_persona_config()))) as url:
+        for messages, _ in ORDERS.values():
+            body = {"messages": messages, "stream": stream}
+            response = httpx.post(f"{url}/v1/chat/completions", json=body)
+            assert response.status_code == 200, response.text
+            if stream:
+                assert response.text.endswith("data: [DONE]\n\n") and '"error"' not in response.text
+    assert backend.requests == [expected for _, expected in ORDERS.values()]
+
+
+@pytest.mark.real_model
+def test_gemma_template_accepts_every_normalised_order():
+    """Gemma's template is the strictest (it raises on any other order): it takes each normalised order."""
+    from transformers import AutoTokenizer
+
+    from insabot.bot.respond import ChatSettings
+    from insabot.bot.server import ChatCompletionRequest, conversation_for
+    from insabot.models.loading import resolve
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve("gemma3-270m").location)
+    chat = ChatSettings.from_config(_persona_config())
+    for messages, _ in ORDERS.values():
+        conversation = conversation_for(ChatCompletionRequest(messages=messages), chat)
+        assert "<start_of_turn>user" in tokenizer.apply_chat_template(conversation, tokenize=False)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"messages": [{"role": "user", "content": None}]}, "messages[0]: the message has no text"),
+        ({"messages": [{"role": "user", "content": ""}]}, "messages[0]: the message has no text"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            "messages[0]: the message has no text",
+        ),
+        (
+            {"messages": [{"role": "user", "content": "야"}, {"role": "user", "content": " "}]},
+            "messages[1]: the message has no text",
+        ),
+        ({"messages": [{"role": "user", "content": "야"}], "max_tokens": "10"}, "max_tokens: Input should be a valid integer"),
+        ({"messages": [{"role": "user", "content": "야"}], "stream": "yes"}, "stream: Input should be a valid boolean"),
+        ({"messages": [{"role": "system", "content": "짧게."}]}, "the last message must come from the user"),
+        ({"messages": [{"role": "user", "content": "야"}, {"role": "assistant", "content": "응"}]}, "the last message must come from the user"),
+    ],
+)  # fmt: skip
+def test_requests_that_cannot_be_normalised_are_400s_in_openai_shape(running, body, message):
+    backend = ScriptedBackend()
+    with running(create_app(backend, Settings(_config()))) as url:
+        for stream in (False, True):
+            response = httpx.post(
+                f"{url}/v1/chat/completions", json={**body, "stream": body.get("stream", stream)}
+            )
+            assert response.status_code == 400
+            assert response.json()["error"]["type"] == "invalid_request_error"
+            assert response.json()["error"]["message"].startswith(message)
+    assert backend.requests == []
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def test_lone_surrogates_and_deeply_nested_json_are_400s(running):
+    backend = ScriptedBackend()
+    lone = b'{"messages": [{"role": "user", "content": "\\ud800 \xec\x95\x88\xeb\x85\x95"}], "stream": true}'
+    nested = b"[" * 60000  # within max_body_bytes, beyond json's recursion limit
+    with running(create_app(backend, Settings(_config(max_body_bytes=65536)))) as url:
+        surrogate = httpx.post(f"{url}/v1/chat/completions", content=lone, headers=JSON)
+        deep_v1 = httpx.post(f"{url}/v1/chat/completions", content=nested, headers=JSON)
+        deep_kakao = httpx.post(f"{url}/kakao/skill", content=nested, headers=JSON)
+    assert surrogate.status_code == 400
+    assert surrogate.json()["error"]["message"] == (
+        "messages[0]: the message holds a lone surrogate U+D800, which is not valid Unicode"
+    )
+    for response in (deep_v1, deep_kakao):
+        assert response.status_code == 400 and "message" in response.json()["error"]
+    assert "nested too deeply" in deep_kakao.json()["error"]["message"]
+    assert backend.requests == []
+
+
+class FailingBackend(ScriptedBackend):
+    """Yields one piece, then fails as a backend bug would (not a BackendError)."""
+
+    def stream(self, model, messages, gen, stop_event):
+        yield "오"
+        raise RuntimeError("boom: an internal detail")
+
+
+def test_a_generation_error_mid_stream_ends_with_an_error_event(running):
+    with running(create_app(FailingBackend(), Settings(_config()))) as url:
+        body = {"messages": [{"role": "user", "content": "야"}], "stream": True}
+        response = httpx.post(f"{url}/v1/chat/completions", json=body)
+    events = [line.removeprefix("data: ") for line in response.text.split("\n\n") if line]
+    assert response.status_code == 200 and events[-1] == "[DONE]"
+    assert json.loads(events[1])["choices"][0]["delta"] == {"content": "오"}
+    error = json.loads(events[-2])["error"]
+    assert error["type"] == "api_error" and "boom" not in error["message"]
 
 
 def test_request_seed_and_repetition_penalty_override_the_config():
@@ -368,21 +494,31 @@ def test_kakao_immediate_reply_and_memory_per_user(running):
 
 
 @contextmanager
-def callback_receiver():
+def callback_receiver(redirect_to: str | None = None):
+    """A local stand-in for Kakao's callback endpoint, on 127.0.0.1; yields its port, what it received and an
+    event set on the first POST. With `redirect_to`, it answers 307 to that path instead of accepting."""
     received: list[dict] = []
     arrived = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append({"content_type": self.headers["Content-Type"], "body": json.loads(body)})
-            answer = json.dumps(
-                {"taskId": "t-1", "status": "SUCCESS", "message": "", "timestamp": 0}
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(answer)
+            received.append(
+                {"path": self.path, "content_type": self.headers["Content-Type"], "body": json.loads(body)}
+            )
+            if redirect_to:
+                self.send_response(307)
+                self.send_header("Location", redirect_to)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                answer = json.dumps(
+                    {"taskId": "t-1", "status": "SUCCESS", "message": "", "timestamp": 0}
+                ).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(answer)
             arrived.set()
 
         def log_message(self, *args):
@@ -392,21 +528,24 @@ def callback_receiver():
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/callback/abc", received, arrived
+        yield server.server_port, received, arrived
     finally:
         server.shutdown()
+
+
+def _inbox_config(**serve):
+    """The test's own inbox allowed explicitly: the host name localhost, over plain http."""
+    return _config(kakao_callback_hosts=["localhost"], kakao_callback_allow_http=True, **serve)
 
 
 def test_kakao_slow_reply_goes_through_the_callback_url(running):
     backend = ScriptedBackend(delay=0.1)  # ~0.7 s in all, over the 0.2 s budget
     with (
-        running(create_app(backend, Settings(_config(kakao_budget_s=0.2)))) as url,
-        callback_receiver() as (
-            callback_url,
-            received,
-            arrived,
-        ),
+        running(create_app(backend, Settings(_inbox_config(kakao_budget_s=0.2)))) as url,
+        callback_receiver() as (port, received, arrived),
     ):
+        # an allowed host name that resolves to the local listener
+        callback_url = f"http://localhost:{port}/callback/abc"
         immediate = httpx.post(
             f"{url}/kakao/skill", json=skill_payload("성수 카페 추천", callback_url=callback_url)
         )
@@ -419,6 +558,85 @@ def test_kakao_slow_reply_goes_through_the_callback_url(running):
     (posted,) = received
     assert posted["content_type"].startswith("application/json")
     assert posted["body"]["version"] == "2.0" and _texts(posted["body"]) == ["오 좋지 ㅋㅋ 성수 가자"]
+
+
+@pytest.mark.parametrize(
+    "callback_url",
+    [
+        "http://127.0.0.1:{port}/callback/abc",  # an IP literal, even of the listener
+        "http://[::1]:{port}/callback/abc",
+        "ftp://localhost:{port}/callback/abc",  # allowed host, not http(s)
+        "http://[::1",  # malformed: a clean refusal, not an uncaught InvalidURL
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost.evil.test:{port}/callback/abc",
+    ],
+)
+def test_kakao_refused_callback_url_answers_within_the_budget(running, caplog, callback_url):
+    """A refused callback URL is as none: the skill answers in its own response and POSTs nowhere."""
+    caplog.set_level(logging.WARNING, logger="insabot")
+    backend = ScriptedBackend(reply="가" * 300, delay=0.05, piece=2)  # ~7.5 s, over the 0.3 s budget
+    with (
+        running(create_app(backend, Settings(_inbox_config(kakao_budget_s=0.3)))) as url,
+        callback_receiver() as (port, received, _),
+    ):
+        payload = skill_payload("길게 말해줘", callback_url=callback_url.format(port=port))
+        response = httpx.post(f"{url}/kakao/skill", json=payload, timeout=10)
+    assert response.status_code == 200 and "useCallback" not in response.json()
+    assert set("".join(_texts(response.json()))) == {"가"}
+    assert received == []  # answered synchronously: no callback task exists that could still POST
+    (refusal,) = [r.getMessage() for r in caplog.records if "callbackUrl refused" in r.getMessage()]
+    assert "/callback/abc" not in refusal  # the URL's path is Kakao's one-time key: never logged
+
+
+def test_kakao_callback_redirects_are_not_followed(running, caplog):
+    caplog.set_level(logging.INFO, logger="insabot")
+    backend = ScriptedBackend(delay=0.1)
+    with (
+        running(create_app(backend, Settings(_inbox_config(kakao_budget_s=0.2)))) as url,
+        callback_receiver(redirect_to="/followed") as (port, received, arrived),
+    ):
+        callback_url = f"http://localhost:{port}/callback/abc"
+        httpx.post(f"{url}/kakao/skill", json=skill_payload("야", callback_url=callback_url))
+        assert arrived.wait(30), "no callback arrived"
+        deadline = time.monotonic() + 30  # the POST's outcome is logged once the client has its answer
+        while not any("HTTP 307" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert [r["path"] for r in received] == ["/callback/abc"]
+    assert any(r.getMessage() == "kakao callback to localhost: HTTP 307 " for r in caplog.records)
+
+
+def test_callback_allowlist():
+    from insabot.bot.kakao import CallbackRefused, callback_target
+    from insabot.config import ServeConfig
+
+    kakao = ServeConfig().kakao_callback_hosts
+    assert kakao == ["bot-api.kakao.com"]
+    assert callback_target("https://bot-api.kakao.com/v1/callback/k3y", kakao).host == "bot-api.kakao.com"
+    assert callback_target("https://BOT-API.kakao.com./cb", kakao).host == "bot-api.kakao.com."
+    refused = {
+        "http://bot-api.kakao.com/cb": "is not https",
+        "https://127.0.0.1/cb": "IP address",
+        "https://[::ffff:127.0.0.1]/cb": "IP address",
+        "https://[fe80::1%25eth0]/cb": "IP address",
+        "https://bot-api.kakao.com.evil.test/cb": "not in serve.kakao_callback_hosts",
+        "https://evilbot-api.kakao.com/cb": "not in serve.kakao_callback_hosts",
+        "https://bot-api.kakao.com\\@evil.test/cb": "'evil.test' is not in",  # parsed as httpx requests it
+        "https://2130706433/cb": "not in serve.kakao_callback_hosts",  # 127.0.0.1 as a number
+        "http://[::1": "not a valid URL",
+        "file:///etc/passwd": "is not https",
+        "": "is not https",
+    }
+    for url, reason in refused.items():
+        with pytest.raises(CallbackRefused, match=re.escape(reason)):
+            callback_target(url, kakao)
+    with pytest.raises(CallbackRefused, match="is not https"):
+        callback_target("ftp://localhost/cb", ["localhost"], allow_http=True)
+    suffix = [".kakao.com"]
+    assert callback_target("https://kakao.com/cb", suffix) and callback_target(
+        "https://a.b.kakao.com/cb", suffix
+    )
+    with pytest.raises(CallbackRefused):
+        callback_target("https://notkakao.com/cb", suffix)
 
 
 def test_kakao_without_callback_answers_with_what_is_ready(running):
@@ -479,3 +697,83 @@ def test_serve_on_the_demo_default_answers_in_korean(running):
         kakao = httpx.post(f"{url}/kakao/skill", json=skill_payload("주말에 뭐해?"), timeout=30).json()
     assert hangul_share(reply.choices[0].message.content) > 0.8
     assert kakao["version"] == "2.0"
+
+
+# --- start-up: exposure and logs ----------------------------------------------------------------------
+
+
+def test_serve_refuses_a_public_host_without_a_skill_token(monkeypatch, capsys):
+    """Before any model loads: one line, exit 2."""
+    from insabot.bot.server import ExposedSkillError
+    from insabot.cli import main
+
+    monkeypatch.delenv("INSABOT_KAKAO_TOKEN", raising=False)
+    assert main(["serve", "--host", "0.0.0.0", "--model", "/nonexistent/model"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("insabot: error: serve.host 0.0.0.0 is reachable") and "--kakao-token" in line
+    for host in ("127.0.0.1", "localhost", "::1", "127.0.0.2"):
+        Settings(_config(host=host))
+    Settings(_config(host="0.0.0.0"), kakao_token="s3cret")
+    with pytest.raises(ExposedSkillError):
+        Settings(_config(host="bot.example.com"))
+
+
+@pytest.fixture
+def restore_logging():
+    """`build_server` configures logging process-wide; put the loggers it touches back afterwards."""
+    names = ["insabot", "uvicorn", "uvicorn.error", "uvicorn.access"]
+    saved = {}
+    for name in names:
+        logger = logging.getLogger(name)
+        saved[name] = (logger.handlers[:], logger.filters[:], logger.level, logger.propagate, logger.disabled)
+    yield
+    for name, (handlers, filters, level, propagate, disabled) in saved.items():
+        logger = logging.getLogger(name)
+        logger.handlers, logger.filters, logger.level = handlers, filters, level
+        logger.propagate, logger.disabled = propagate, disabled
+
+
+@contextmanager
+def served(server):
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+def test_log_text_prints_user_text_and_access_lines_hide_the_skill_token(
+    capsys, restore_logging, unused_port
+):
+    from insabot.bot.server import build_server
+
+    config = _config(port=unused_port)
+    settings = Settings(config, kakao_token="s3cret-token", log_text=True)
+    with served(build_server(ScriptedBackend(), settings)) as url:
+        httpx.post(f"{url}/kakao/skill/s3cret-token", json=skill_payload("성수 가볼까?"))
+        httpx.post(f"{url}/kakao/skill/wrong-guess?x=1", json=skill_payload("야"))
+        body = {"messages": [{"role": "user", "content": "주말에 뭐해?"}]}
+        httpx.post(f"{url}/v1/chat/completions", json=body)
+    captured = capsys.readouterr()
+    assert "kakao user-a: 성수 가볼까?" in captured.err
+    assert re.search(r"chat chatcmpl-\w+: 주말에 뭐해\?", captured.err)
+    assert "NO KAKAO TOKEN" not in captured.err
+    assert '"POST /kakao/skill/*** HTTP/1.1" 200' in captured.out
+    assert '"POST /kakao/skill/***?x=1 HTTP/1.1" 401' in captured.out
+    assert "s3cret" not in captured.out + captured.err and "wrong-guess" not in captured.out
+
+
+def test_no_user_text_or_access_lines_without_log_text_and_a_loud_warning_without_token(
+    capsys, restore_logging, unused_port
+):
+    from insabot.bot.server import build_server
+
+    with served(build_server(ScriptedBackend(), Settings(_config(port=unused_port)))) as url:
+        httpx.post(f"{url}/kakao/skill", json=skill_payload("성수 가볼까?"))
+    captured = capsys.readouterr()
+    assert "WARNING:  NO KAKAO TOKEN: /kakao/skill answers anyone" in captured.err
+    assert "성수" not in captured.err + captured.out and "/kakao/skill HTTP" not in captured.out
