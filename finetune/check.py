@@ -148,7 +148,7 @@ shop names, prices or opening hours. Drafts the bot writes for the user to send 
 
 ## Numbers
 Produced by `insabot data card` (the same code as `insabot data check`; a test keeps this file in sync).
-Token lengths use the default model's tokenizer (SmolLM2, ~3 tokens per Hangul syllable).
+Token lengths use the Llama-family base's tokenizer (SmolLM2, ~3 tokens per Hangul syllable).
 
 """
 
