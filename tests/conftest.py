@@ -79,7 +79,8 @@ def web_app(tiny_dir, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def running():
-    """`with running(asgi_app) as url:` serves the app with uvicorn on a free loopback port."""
+    """`with running(asgi_app) as url:` serves the app with uvicorn on a free loopback port; given a configured
+    `uvicorn.Server` instead (e.g. the one `insabot serve` builds), runs that one as it is."""
     import threading
     import time
     from contextlib import contextmanager
@@ -87,15 +88,17 @@ def running():
     import uvicorn
 
     @contextmanager
-    def serve(app):
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    def serve(app_or_server):
+        server = app_or_server
+        if not isinstance(server, uvicorn.Server):
+            config = uvicorn.Config(app_or_server, host="127.0.0.1", port=free_port(), log_level="warning")
+            server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         while not server.started:
             time.sleep(0.01)
         try:
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{server.config.port}"
         finally:
             server.should_exit = True
             thread.join()

@@ -733,27 +733,14 @@ def restore_logging():
         logger.propagate, logger.disabled = propagate, disabled
 
 
-@contextmanager
-def served(server):
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{server.config.port}"
-    finally:
-        server.should_exit = True
-        thread.join()
-
-
 def test_log_text_prints_user_text_and_access_lines_hide_the_skill_token(
-    capsys, restore_logging, unused_port
+    capsys, restore_logging, unused_port, running
 ):
     from insabot.bot.server import build_server
 
     config = _config(port=unused_port)
     settings = Settings(config, kakao_token="s3cret-token", log_text=True)
-    with served(build_server(ScriptedBackend(), settings)) as url:
+    with running(build_server(ScriptedBackend(), settings)) as url:
         httpx.post(f"{url}/kakao/skill/s3cret-token", json=skill_payload("성수 가볼까?"))
         httpx.post(f"{url}/kakao/skill/wrong-guess?x=1", json=skill_payload("야"))
         body = {"messages": [{"role": "user", "content": "주말에 뭐해?"}]}
@@ -768,11 +755,11 @@ def test_log_text_prints_user_text_and_access_lines_hide_the_skill_token(
 
 
 def test_no_user_text_or_access_lines_without_log_text_and_a_loud_warning_without_token(
-    capsys, restore_logging, unused_port
+    capsys, restore_logging, unused_port, running
 ):
     from insabot.bot.server import build_server
 
-    with served(build_server(ScriptedBackend(), Settings(_config(port=unused_port)))) as url:
+    with running(build_server(ScriptedBackend(), Settings(_config(port=unused_port)))) as url:
         httpx.post(f"{url}/kakao/skill", json=skill_payload("성수 가볼까?"))
     captured = capsys.readouterr()
     assert "WARNING:  NO KAKAO TOKEN: /kakao/skill answers anyone" in captured.err
