@@ -9,7 +9,7 @@ import pytest
 
 from insabot.chat import SYSTEM_PROMPTS
 from insabot.finetune.conversations import parse_conversation, read_conversations
-from insabot.finetune.kakao import scrub_pii, to_conversations, write_jsonl
+from insabot.finetune.kakao import name_variants, scrub_pii, to_conversations, write_jsonl
 from insabot.kakao_export import KakaoFormatError, KakaoMessage, parse_export
 
 FIXTURES = Path(__file__).parent / "fixtures" / "kakao"
@@ -213,6 +213,128 @@ def test_scrub_pii_does_not_rewrite_placeholders():
     assert (
         scrub_pii("링크 www.a.com 사람", {"사람": "<사람1>", "링크": "<사람2>"}) == "<사람2> <링크> <사람1>"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("번호 010 - 3456 - 7890 이야", "번호 <전화번호> 이야"),
+        ("010ㅡ4567ㅡ8901로 전화해", "<전화번호>로 전화해"),  # the Hangul vowel ㅡ as a dash
+        ("010–5678–9012, 010—5678—9012, 010−5678−9012", "<전화번호>, <전화번호>, <전화번호>"),
+        ("집 전화 1234-5678로 해", "집 전화 <전화번호>로 해"),
+        ("1234-5678 번호로 걸어", "<전화번호> 번호로 걸어"),
+        ("공일공 일이삼사 오육칠팔로 연락줘", "<전화번호>로 연락줘"),
+        ("번호 공일공일이삼사오육칠팔", "번호 <전화번호>"),
+    ],
+)
+def test_scrub_pii_phone_numbers_in_any_writing(text, expected):
+    assert scrub_pii(text, {}) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("kko.to/aBc12DeF 눌러봐", "<링크> 눌러봐"),
+        ("me2.do/5xYzQ 참고", "<링크> 참고"),
+        ("youtu.be/dQw4w9WgXcQ?t=42 이거 봐ㅋㅋ", "<링크> 이거 봐ㅋㅋ"),
+        ("설문 forms.gle/AbC123xyz 작성 부탁!", "설문 <링크> 작성 부탁!"),
+        ("toss.im/_m/minji 로 보내", "<링크> 로 보내"),
+        ("서버 discord.gg/insa7.", "서버 <링크>."),
+    ],
+)
+def test_scrub_pii_short_links_without_scheme(text, expected):
+    assert scrub_pii(text, {}) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("인스타 @minji_kim 팔로우해", "인스타 <아이디> 팔로우해"),
+        ("메일은 minji (at) naver.com 으로", "메일은 <이메일> 으로"),
+        ("minji[at]gmail[dot]com", "<이메일>"),
+        ("minji 골뱅이 naver.com 이야", "<이메일> 이야"),
+    ],
+)
+def test_scrub_pii_handles_and_obfuscated_emails(text, expected):
+    assert scrub_pii(text, {}) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("서울시 마포구 양화로 123 으로 와", "<주소> 으로 와"),
+        ("양화로12길 34, 2층이야", "<주소>, 2층이야"),
+        ("우리 집 망원동 123-45 근처", "우리 집 <주소> 근처"),
+        ("OO아파트 101동 1203호로 보내줘", "<주소>로 보내줘"),
+    ],
+)
+def test_scrub_pii_street_addresses(text, expected):
+    assert scrub_pii(text, {}) == expected
+
+
+def test_scrub_pii_resident_number_is_labelled_as_such():
+    assert scrub_pii("주민번호 900101-1234567 맞지?", {}) == "주민번호 <주민등록번호> 맞지?"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3시 반에 2호선 타고 갈게",
+        "10-20분 걸려",
+        "2026-11-20",
+        "2019-2023년에 거기 살았어",
+        "티켓 1000-2000원 정도",
+        "학교로 3시까지 와",
+        "차로 20분이면 가",
+        "5번 출구로 3번 출구 말고",
+        "가로 10 세로 20",
+        "운동 10-20분만 하자",
+        "ㅡㅡ 진짜 왜 그래",
+        "look at this ㅋㅋ",
+    ],
+)
+def test_scrub_pii_leaves_ordinary_chat_alone(text):
+    assert scrub_pii(text, {}) == text
+
+
+@pytest.mark.parametrize(
+    ("name", "forms"),
+    [
+        ("민지💕", ["민지💕", "민지"]),
+        ("🌸 수현 🌸", ["🌸 수현 🌸", "수현"]),
+        ("김민지", ["김민지", "민지"]),
+        ("남궁민수", ["남궁민수", "민수"]),
+        ("Minji Kim", ["Minji Kim", "MinjiKim", "Minji", "Kim"]),
+    ],
+)
+def test_name_variants(name, forms):
+    assert name_variants(name) == forms
+
+
+def test_names_are_scrubbed_in_every_form(tmp_path):
+    path = tmp_path / "names.txt"
+    path.write_text(
+        "--------------- 2026년 11월 20일 금요일 ---------------\n"
+        "[민지💕] [오후 9:00] 나 왔어\n"
+        "[Minji Kim] [오후 9:01] hi\n"
+        "[남궁민수] [오후 9:02] ㅎㅇ\n"
+        "[지훈] [오후 9:03] 민지야 민지아 민지이~ 민지가 왔네 김민지 맞지?\n"
+        "[민지💕] [오후 9:04] 응 근데 민지이가 민지한테 뭐 줌?\n"
+        "[지훈] [오후 9:05] minji MINJI Minji 다 불러봄 kimchi 먹자\n"
+        "[남궁민수] [오후 9:06] 민수는 남궁민수 본인임\n"
+        "[지훈] [오후 9:07] 민짱 수현이도 온대\n",
+        encoding="utf-8",
+    )
+    [row] = to_conversations(parse_export(path), "지훈", tone="banmal")
+    assert [m["content"] for m in row["messages"][1:]] == [
+        "나 왔어\nhi\nㅎㅇ",
+        "<사람1>야 <사람1>아 <사람1>이~ <사람1>가 왔네 <사람1> 맞지?",
+        "응 근데 <사람1>이가 <사람1>한테 뭐 줌?",
+        "<사람2> <사람2> <사람2> 다 불러봄 kimchi 먹자",
+        "<사람3>는 <사람3> 본인임",
+        # Nicknames and people who never wrote in the chat have no display name to go by: they stay.
+        "민짱 수현이도 온대",
+    ]
 
 
 @pytest.fixture(scope="module")
