@@ -220,8 +220,9 @@ def _add_data_command(commands: argparse._SubParsersAction) -> None:
         "kakao",
         help="turn a KakaoTalk chat export into training conversations (PII scrubbed)",
         description="Import a KakaoTalk '대화 내보내기' .txt (PC or mobile format). NAME's messages become the "
-        "assistant turns; phone numbers, e-mails, URLs, account numbers and other people's names are scrubbed "
-        "to placeholders before anything is written.",
+        "assistant turns; phone numbers, e-mails, handles, URLs, account and resident numbers, street addresses "
+        "and participants' names are scrubbed to placeholders before anything is written. Nicknames and people "
+        "who never write in the chat are not recognised: read the output before sharing it.",
         epilog="example:\n  insabot data kakao KakaoTalk_20261120.txt --me 지수 --out my-chats.jsonl",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
