@@ -16,6 +16,7 @@ from typing import Any
 
 from insabot.chat import build_conversation, canonical_tone, system_prompt_for, unknown_tone_message
 from insabot.config import Config, ConfigError
+from insabot.eval.loops import is_loop
 from insabot.eval.metrics import METRICS
 from insabot.generation import generate_batch
 from insabot.korean.analyze import analyze
@@ -139,6 +140,7 @@ def score_rows(rows: list[dict]) -> list[dict]:
         row["keyword_hit"] = any(k in row["reply"] for k in row["keywords"]) if row["keywords"] else None
         row["echo"] = len(row["prompt"]) >= 8 and row["prompt"] in row["reply"]
         row["repeated"] = _has_repeated_ngram(row["reply"].split(), 3)
+        row["loop"] = is_loop(row["reply"], row["category"])
     return rows
 
 
@@ -187,9 +189,12 @@ def aggregate(rows: list[dict], seconds: float, perplexity: float | None) -> dic
         "distinct_2": _distinct(replies, 2),
         "repetition_rate": _share(rows, lambda r: r["repeated"]),
         "echo_rate": _share(rows, lambda r: r["echo"]),
+        "loop_rate": _share(rows, lambda r: r["loop"]),
         "empty_rate": _share(rows, lambda r: not r["reply"].strip()),
         "truncated_rate": _share(rows, lambda r: r["finish_reason"] == "length"),
-        "degenerate_rate": _share(rows, lambda r: r["repeated"] or r["echo"] or not r["reply"].strip()),
+        "degenerate_rate": _share(
+            rows, lambda r: r["repeated"] or r["echo"] or r["loop"] or not r["reply"].strip()
+        ),
         "perplexity": perplexity,
         "tokens_per_s": round(sum(r["new_tokens"] for r in rows) / seconds, 2) if seconds else None,
         "seconds_per_hangul_syllable": round(seconds / syllables, 4) if syllables else None,

@@ -19,6 +19,7 @@ METRICS: dict[str, bool] = {
     "distinct_2": False,
     "repetition_rate": True,
     "echo_rate": True,
+    "loop_rate": True,
     "empty_rate": True,
     "truncated_rate": True,
     "degenerate_rate": True,

@@ -40,6 +40,7 @@ def row(reply, tone="banmal", kind="chat", keywords=(), level_ok=True, prompt="ì
         "keyword_hit": (any(k in reply for k in keywords) if keywords else None),
         "echo": prompt in reply,
         "repeated": False,
+        "loop": False,
         "finish_reason": "stop",
         "new_tokens": 5,
         "prompt": prompt,
