@@ -16,7 +16,8 @@ from typing import Any
 
 from insabot.chat import build_conversation, canonical_tone, system_prompt_for, unknown_tone_message
 from insabot.config import Config, ConfigError
-from insabot.eval.metrics import METRICS
+from insabot.eval.loops import is_loop
+from insabot.eval.metrics import METRICS, SELECTION_METRICS
 from insabot.generation import generate_batch
 from insabot.korean.analyze import analyze
 from insabot.korean.locality import HANGUL_SYLLABLE
@@ -139,6 +140,7 @@ def score_rows(rows: list[dict]) -> list[dict]:
         row["keyword_hit"] = any(k in row["reply"] for k in row["keywords"]) if row["keywords"] else None
         row["echo"] = len(row["prompt"]) >= 8 and row["prompt"] in row["reply"]
         row["repeated"] = _has_repeated_ngram(row["reply"].split(), 3)
+        row["loop"] = is_loop(row["reply"], row["category"])
     return rows
 
 
@@ -161,7 +163,11 @@ def _mean(values) -> float | None:
     return round(sum(present) / len(present), 3) if present else None
 
 
-def aggregate(rows: list[dict], seconds: float, perplexity: float | None) -> dict[str, Any]:
+def aggregate(
+    rows: list[dict], seconds: float, perplexity: float | None, selection: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The report's metrics from scored rows, the perplexity and the reply-selection metrics (None when
+    not measured)."""
     replies = [r["reply"] for r in rows]
     syllables = sum(len(HANGUL_SYLLABLE.findall(r)) for r in replies)
     markers = ("laughter", "crying", "emoji", "emoticon")
@@ -187,10 +193,14 @@ def aggregate(rows: list[dict], seconds: float, perplexity: float | None) -> dic
         "distinct_2": _distinct(replies, 2),
         "repetition_rate": _share(rows, lambda r: r["repeated"]),
         "echo_rate": _share(rows, lambda r: r["echo"]),
+        "loop_rate": _share(rows, lambda r: r["loop"]),
         "empty_rate": _share(rows, lambda r: not r["reply"].strip()),
         "truncated_rate": _share(rows, lambda r: r["finish_reason"] == "length"),
-        "degenerate_rate": _share(rows, lambda r: r["repeated"] or r["echo"] or not r["reply"].strip()),
+        "degenerate_rate": _share(
+            rows, lambda r: r["repeated"] or r["echo"] or r["loop"] or not r["reply"].strip()
+        ),
         "perplexity": perplexity,
+        **{name: (selection or {}).get(name) for name in SELECTION_METRICS},
         "tokens_per_s": round(sum(r["new_tokens"] for r in rows) / seconds, 2) if seconds else None,
         "seconds_per_hangul_syllable": round(seconds / syllables, 4) if syllables else None,
     }
@@ -231,23 +241,44 @@ def evaluate_model(config: Config, progress: bool = True) -> tuple[dict[str, Any
     loaded = load(config.model, progress=progress)
     rows, seconds = run_probes(probes, loaded, config, progress)
     perplexity = test_split_perplexity(loaded, config.eval.perplexity_conversations)
+    selection = test_split_selection(loaded, config)
     report = {
         "model": config.model.base_model,
         "adapter": config.model.adapter,
         "probes": len(probes),
         "seconds": round(seconds, 1),
-        "metrics": aggregate(rows, seconds, perplexity),
+        "metrics": aggregate(rows, seconds, perplexity, selection["metrics"] if selection else None),
     }
+    if selection:
+        report["selection"] = {key: value for key, value in selection.items() if key != "metrics"}
     return report, rows
+
+
+def test_split_selection(loaded: LoadedModel, config: Config) -> dict[str, Any] | None:
+    """Reply selection on the frozen test split (eval/selection.py), timed; None when switched off."""
+    from insabot.eval.selection import corpus_selection
+
+    if config.eval.selection_turns == 0:
+        return None
+    started = time.perf_counter()
+    selection = corpus_selection(
+        loaded.model,
+        loaded.tokenizer,
+        config.eval.selection_turns,
+        config.eval.selection_k,
+        config.eval.selection_seed,
+    )
+    return {**selection, "seconds": round(time.perf_counter() - started, 1)}
 
 
 def rescore(run_dir: Path) -> tuple[dict[str, Any], list[dict]]:
     """A finished eval run scored again by the current analysers, from its replies.jsonl (no generation):
-    generation time and perplexity are kept from its report.json."""
+    generation time, perplexity and reply selection are kept from its report.json (absent in runs older than
+    the metric: None)."""
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     rows = [row for _, row in read_jsonl(run_dir / "replies.jsonl")]
     metrics = report["metrics"]
-    report["metrics"] = aggregate(score_rows(rows), report["seconds"], metrics.get("perplexity"))
+    report["metrics"] = aggregate(score_rows(rows), report["seconds"], metrics.get("perplexity"), metrics)
     # speeds as measured (report.json keeps the generation time rounded to 0.1 s)
     for name in ("tokens_per_s", "seconds_per_hangul_syllable"):
         report["metrics"][name] = metrics.get(name)

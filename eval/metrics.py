@@ -19,11 +19,18 @@ METRICS: dict[str, bool] = {
     "distinct_2": False,
     "repetition_rate": True,
     "echo_rate": True,
+    "loop_rate": True,
     "empty_rate": True,
     "truncated_rate": True,
     "degenerate_rate": True,
     "perplexity": True,
+    "selection_hits_at_1": False,
+    "selection_mrr": False,
+    "selection_pmi_hits_at_1": False,
+    "selection_pmi_mrr": False,
     "tokens_per_s": False,
     "seconds_per_hangul_syllable": True,
 }
+SELECTION_METRICS = tuple(name for name in METRICS if name.startswith("selection_"))
+"""Reply selection's (eval/selection.py): measured on the corpus, not on the probes' replies."""
 LOWER_IS_BETTER = frozenset(name for name, lower in METRICS.items() if lower)

@@ -21,6 +21,7 @@ PLOTTED = (
     "latin_leak_rate",
     "degenerate_rate",
     "truncated_rate",
+    "selection_hits_at_1",
 )
 
 
@@ -34,6 +35,7 @@ def markdown(report: dict[str, Any], compare: dict[str, Any] | None = None) -> s
         f"# insabot eval: {label(report)}",
         "",
         f"probes: {report['probes']} · runtime: {report['seconds']} s",
+        *_selection_line(report),
         "",
     ]
     header = "| metric | " + " | ".join(columns) + (" | Δ |" if compare else " |")
@@ -48,6 +50,17 @@ def markdown(report: dict[str, Any], compare: dict[str, Any] | None = None) -> s
             row += f" {_fmt(other)} | {_fmt(delta, signed=True)} |"
         lines.append(row)
     return "\n".join(lines) + "\n"
+
+
+def _selection_line(report: dict[str, Any]) -> list[str]:
+    selection = report.get("selection")
+    if not selection:
+        return []
+    return [
+        f"reply selection: {selection['turns']} test turns, K = {selection['k']} (chance hits@1 = "
+        f"{1 / selection['k']:.2f}), seed {selection['seed']}, PMI λ = {selection['pmi_lambda']} chosen on "
+        f"{selection['validation_turns']} validation turns, {selection['seconds']} s"
+    ]
 
 
 def _fmt(value: Any, signed: bool = False) -> str:

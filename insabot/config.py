@@ -123,6 +123,13 @@ class EvalConfig:
     max_new_tokens: int = 96
     perplexity_conversations: int | None = None
     """Test-split conversations for perplexity (None = all, 0 = skip)."""
+    selection_turns: int | None = None
+    """Test-split turns for reply selection (eval/selection.py; None = all, 0 = skip); λ is chosen on as many
+    validation turns."""
+    selection_k: int = 10
+    """Candidates per turn in reply selection: the true reply and K−1 distractors (chance hits@1 = 1/K)."""
+    selection_seed: int = 0
+    """Seed of the distractor choice."""
     output_dir: str = "runs/eval"
     minimum: dict[str, float] = field(default_factory=dict)
     """Thresholds: the run fails when one of these metrics is lower (e.g. tone_adherence: 0.8)."""

@@ -40,6 +40,7 @@ def row(reply, tone="banmal", kind="chat", keywords=(), level_ok=True, prompt="ì
         "keyword_hit": (any(k in reply for k in keywords) if keywords else None),
         "echo": prompt in reply,
         "repeated": False,
+        "loop": False,
         "finish_reason": "stop",
         "new_tokens": 5,
         "prompt": prompt,
@@ -83,10 +84,14 @@ def test_ci_suite_runs_end_to_end_and_writes_reports(ci_args, tmp_path, capsys):
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["probes"] == 24 and report["metrics"]["replies"] == 24
     assert report["metrics"]["perplexity"] > 1.0
+    assert report["selection"]["turns"] == report["selection"]["validation_turns"] == 4
+    assert 0.0 <= report["metrics"]["selection_hits_at_1"] <= report["metrics"]["selection_mrr"] <= 1.0
+    assert report["selection"]["pmi_lambda"] in (0.0, 0.25, 0.5, 0.75, 1.0)
     replies = [json.loads(line) for line in (out / "replies.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(replies) == 24 and {"reply", "level", "tone_ok", "hangul_share"} <= set(replies[0])
     assert (out / "report.png").stat().st_size > 10_000
-    assert "| tone_adherence |" in (out / "report.md").read_text(encoding="utf-8")
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "| tone_adherence |" in markdown and "reply selection: 4 test turns, K = 10" in markdown
     # comparing against itself gives zero deltas
     assert (
         main(
@@ -106,6 +111,16 @@ def test_ci_suite_runs_end_to_end_and_writes_reports(ci_args, tmp_path, capsys):
     before = report["metrics"]
     assert main(["eval", "--rescore", str(out)]) == 0
     assert json.loads((out / "report.json").read_text(encoding="utf-8"))["metrics"] == before
+    # a report from before reply selection and loops: selection stays absent, loops are computed from replies
+    old = {
+        **report,
+        "metrics": {k: v for k, v in before.items() if "selection" not in k and k != "loop_rate"},
+    }
+    del old["selection"]
+    (out / "report.json").write_text(json.dumps(old), encoding="utf-8")
+    assert main(["eval", "--rescore", str(out)]) == 0
+    rescored = json.loads((out / "report.json").read_text(encoding="utf-8"))["metrics"]
+    assert rescored["selection_hits_at_1"] is None and rescored["loop_rate"] == before["loop_rate"]
     lines = (out / "replies.jsonl").read_text(encoding="utf-8").splitlines()
     (out / "replies.jsonl").write_text("\n".join([*lines[:2], '{"reply": ', *lines[3:]]), encoding="utf-8")
     assert main(["eval", "--rescore", str(out)]) == 2
