@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import random
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from itertools import combinations
 from pathlib import Path
 
 from insabot.chat import TONE_LABELS, canonical_tone
+from insabot.eval.loops import has_repeated_unit
 from insabot.textio import InputError, read_jsonl, write_jsonl_atomic
 
 SCORES = (0, 1, 2)
@@ -191,19 +191,6 @@ def read_scores(path: Path, ids: Iterable[str]) -> dict[str, int]:
     return scores
 
 
-# Kept tiny on purpose: eval/harness.py is gaining a loop detector on another branch; the two are unified at merge.
-_SENTENCE_END = re.compile(r"[\n.!?…]+")
-_EDGES = " \t\"'“”‘’「」『』~"
-
-
-def is_loop(reply: str) -> bool:
-    """The same line or sentence twice or more (quotes and spacing aside), as in a reply that repeats
-    `"오늘 하루도 푹 쉬어보세요!"` until the token limit."""
-    sentences = [part.strip(_EDGES) for part in _SENTENCE_END.split(reply)]
-    sentences = [s for s in sentences if len(s) >= 2]  # "ㅋ", "ㅠ" twice is a reaction, not a loop
-    return len(set(sentences)) < len(sentences)
-
-
 def summarize(key: list[KeyRow], scores: dict[str, int]) -> tuple[list[RunSummary], list[PairSummary]]:
     """Per-run figures in the key's run order, and every pair of runs on the messages both answered."""
     by_run: dict[str, dict[str, KeyRow]] = {}
@@ -223,7 +210,7 @@ def _run_summary(name: str, rows: list[KeyRow], scores: dict[str, int]) -> RunSu
         mean=sum(values) / n,
         share_0=values.count(0) / n,
         share_2=values.count(2) / n,
-        loops=sum(is_loop(row.reply) for row in rows),
+        loops=sum(has_repeated_unit(row.reply) for row in rows),
     )
 
 

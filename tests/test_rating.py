@@ -8,7 +8,6 @@ import pytest
 
 from insabot.chat import SYSTEM_PROMPTS
 from insabot.cli import main
-from insabot.eval.rating import is_loop
 
 MESSAGES = {  # id: (tone, message)
     "m1": ("banmal", "월요일 출근 너무 싫다"),
@@ -286,20 +285,3 @@ def test_bad_runs_are_clear_errors(tmp_path, capsys, runs, error):
     assert main(argv) == 2
     assert error.format(**files) in capsys.readouterr().err
     assert not (tmp_path / "s.jsonl").exists()
-
-
-@pytest.mark.parametrize(
-    ("reply", "loop"),
-    [
-        ('"오늘 하루도 푹 쉬어보세요!" "오늘 하루도 푹 쉬어보세요!" "오늘 하루도', True),
-        ("카드값은 카드입니다\n카드값은 카드입니다", True),
-        ("힘내세요! 힘내세요! 힘내세요!", True),
-        ("아 진짜? 나도 가고 싶다. 아 진짜?", True),
-        ("헐 대박!! 나도 가고 싶다 ㅋㅋ", False),
-        ("ㅠ ㅠ. ㅠ. 괜찮아?", False),  # one-letter reactions twice are not a loop
-        ("응 봤어! 결말 좀 허무하지 않았어?", False),
-        ("", False),
-    ],
-)
-def test_is_loop_on_crafted_replies(reply, loop):
-    assert is_loop(reply) is loop
