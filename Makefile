@@ -58,13 +58,16 @@ compare: setup
 
 # The blind rated read's replies and sheet (README "Blind rated read") on the test half of the real-style message
 # set (eval/data/real_messages.jsonl): the four systems of `make compare`, each at the web chat's sampling (its
-# default decoding), and the demo default greedy too; 64 new tokens. The sheet and key land in eval/ratings/; the
-# rater gets the sheet and eval/rubric.md only. ~60 min on 2 CPU cores.
+# default decoding) and greedy; 64 new tokens. The sheet and key land in eval/ratings/; the
+# rater gets the sheet and eval/rubric.md only. ~20 min on 2 idle CPU cores.
 RATED := gemma3-tuned-sampled:gemma3-270m:adapters/insabot-gemma3-ko:sampled \
          gemma3-tuned-greedy:gemma3-270m:adapters/insabot-gemma3-ko:greedy \
          smollm2-tuned-sampled:smollm2-135m:adapters/insabot-smollm2-ko:sampled \
          gemma3-base-sampled:gemma3-270m::sampled \
-         smollm2-base-sampled:smollm2-135m::sampled
+         smollm2-base-sampled:smollm2-135m::sampled \
+         smollm2-tuned-greedy:smollm2-135m:adapters/insabot-smollm2-ko:greedy \
+         gemma3-base-greedy:gemma3-270m::greedy \
+         smollm2-base-greedy:smollm2-135m::greedy
 DECODING_sampled := --temperature 0.7 --top-p 0.9
 DECODING_greedy  := --greedy
 rated-read: setup
