@@ -18,7 +18,7 @@ import math
 import random
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -311,10 +311,7 @@ class Window:
     loss: float = 0.0
     supervised: int = 0
     tokens: int = 0
-    started: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.started = self.started or time.perf_counter()
+    started: float = field(default_factory=time.perf_counter)
 
     def record(self, dist: Distributed, step: int, steps_per_epoch: int, lr: float) -> tuple[dict, float]:
         """The metrics line for `step` (summed over ranks) and the seconds the window took."""
