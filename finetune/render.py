@@ -34,16 +34,22 @@ class Example:
 
 
 def end_of_turn_text(tokenizer: Any) -> str:
-    """The token that closes an assistant turn in this template (`<|im_end|>`, `<end_of_turn>`, ...)."""
+    """What closes an assistant turn in this template: the special tokens right after the reply (`<|im_end|>`,
+    `<end_of_turn>`, `<|eot_id|>`; HyperCLOVA X SEED closes with two, `<|im_end|><|endofturn|>`, and stops
+    generating at the second, so the loss covers both)."""
     probe = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
     rendered = tokenizer.apply_chat_template(probe, tokenize=False)
-    after = rendered[rendered.rindex("b") + 1 :]
-    for token in tokenizer.all_special_tokens + list(tokenizer.added_tokens_encoder):
-        if token and after.lstrip().startswith(token):
-            return token
-    raise RenderError(
-        f"cannot find the end-of-turn token after an assistant reply in this chat template: {after!r}"
-    )
+    after = rendered[rendered.rindex("b") + 1 :].lstrip()
+    # Whitespace-only added tokens (Gemma's "\n", "\n\n", ...) are the template's layout, not the turn's end.
+    specials = [t for t in tokenizer.all_special_tokens + list(tokenizer.added_tokens_encoder) if t.strip()]
+    closing = ""
+    while token := next((t for t in specials if after.startswith(t, len(closing))), None):
+        closing += token
+    if not closing:
+        raise RenderError(
+            f"cannot find the end-of-turn token after an assistant reply in this chat template: {after!r}"
+        )
+    return closing
 
 
 def assistant_spans(tokenizer: Any, messages: Sequence[dict[str, str]]) -> tuple[str, list[tuple[int, int]]]:

@@ -20,7 +20,8 @@ from insabot.chat import Message
 from insabot.config import GenerationConfig
 
 # Chat templates close a turn with one of these; whichever the vocabulary has also ends generation.
-_END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end_of_text|>")
+# (HyperCLOVA X SEED writes `<|im_end|><|endofturn|>` and its model card stops at `<|endofturn|>`.)
+_END_OF_TURN_TOKENS = ("<|im_end|>", "<end_of_turn>", "<|eot_id|>", "<|end_of_text|>", "<|endofturn|>")
 
 
 class StopOnEvent(StoppingCriteria):
