@@ -87,7 +87,8 @@ HUB_PRESETS: dict[str, HubArchitecture] = {
         vocab_size=128256,
         tie_word_embeddings=True,
         rope_theta=500000.0,
-        max_position_embeddings=32768,  # 1.5's model card: 32K tokens natively (YaRN beyond). config.json UNVERIFIED.
+        # 1.5's model card, as recalled: 32K tokens natively (YaRN beyond). UNVERIFIED, as is config.json's value.
+        max_position_embeddings=32768,
         # BOS 128000 and PAD 128001 (<|end_of_text|>), EOS 128009 (<|eot_id|>): kanana-nano-2.1b-instruct's GGUF
         # metadata; assumed the same for 1.5.
         bos_token="<|begin_of_text|>",
@@ -101,8 +102,8 @@ HUB_PRESETS: dict[str, HubArchitecture] = {
         hub_id="naver-hyperclovax/HyperCLOVAX-SEED-Text-Instruct-0.5B",
         parameters_b="0.57",  # model card: 0.57 B total, 0.45 B without the (tied) token embeddings
         # LlamaForCausalLM: the Hub lists it as `llama`, loaded without trust_remote_code (model card example).
-        # The dimensions below are UNVERIFIED (recalled); they reproduce the card's 0.57 B / 0.45 B split exactly,
-        # which a test checks, so at least their products are right.
+        # The dimensions below are UNVERIFIED (recalled). They are at least consistent with the card: 0.566 B in
+        # all (a test checks the card's 0.57) and 0.453 B without the embeddings (the card's 0.45).
         hidden_size=1024,
         intermediate_size=4096,
         layers=24,
