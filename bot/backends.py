@@ -71,8 +71,7 @@ class LocalBackend:
         self, model: str, messages: list[Message], gen: GenerationConfig, stop_event: threading.Event
     ) -> Iterator[str]:
         loaded = self._loaded(model)
-        # A request given up while it waited for a slot never starts: its prompt's prefill alone could hold
-        # the CPU for seconds after the client has left.
+        # A request given up while it waited for a slot never starts: no one is left to read its reply.
         while not self._slots.acquire(timeout=SLOT_POLL_S):
             if stop_event.is_set():
                 return

@@ -255,7 +255,7 @@ class Admission:
 class GenerationJob:
     """One reply generating in its own thread, which always drives the backend's stream to its end: the request
     waits, streams or hands over to a callback from the event loop, and stopping is a flag (`stop`) the
-    generation checks between tokens. No stream is ever abandoned half-read to the garbage collector, whose
+    generation checks before each layer of the model. No stream is ever abandoned half-read to the garbage collector, whose
     finalizer could run in the generation thread and fail to join it ('cannot join current thread').
     Waiting costs no thread: the generation thread wakes the event loop."""
 

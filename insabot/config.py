@@ -165,8 +165,9 @@ class ServeConfig:
     skill) instead of waiting without end. 32 keeps benchmarks/serve_load.py's 20 concurrent requests queued."""
     max_prompt_tokens: int = 2048
     """The longest prompt (chat template included) a request may bring, in tokens; the model's context length
-    caps it. Prefill cannot be stopped halfway, and 2,048 tokens already hold two CPU cores for ~20 s with the
-    demo default. Longer /v1 requests are a 400; the Kakao skill leaves out the oldest remembered turns."""
+    caps it. Its prefill alone holds two CPU cores for ~20 s with the demo default at 2,048 tokens (one
+    2,000-character Korean message is ~900 of Gemma's tokens). Longer /v1 requests are a 400; the Kakao skill
+    leaves out the oldest remembered turns."""
     max_body_bytes: int = 65536
     kakao_budget_s: float = 3.5
     """Kakao drops a skill that has not answered in 5 s: past this budget, answer through the callback URL
