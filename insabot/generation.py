@@ -45,6 +45,8 @@ class _Stopped(Exception):
 _generation = threading.local()
 """The stop event of the generation this thread runs, read by the layer checks."""
 _checked_models: weakref.WeakSet = weakref.WeakSet()
+# two replies starting at once on a fresh model install its checks once
+_checked_models_lock = threading.Lock()
 
 
 def _stop_before_layer(module: torch.nn.Module, args: Any) -> None:
@@ -58,12 +60,13 @@ def _check_stop_before_layers(model: Any) -> None:
     between tokens, but the prompt's prefill is one forward pass that takes seconds on a CPU (tens with a long
     prompt): checked before every layer, a stop ends it within one layer's time. Only generation threads set a
     stop event, so training and batch generation pass the check untouched."""
-    if model in _checked_models:
-        return
-    for layers in (module for module in model.modules() if isinstance(module, torch.nn.ModuleList)):
-        for layer in layers:
-            layer.register_forward_pre_hook(_stop_before_layer)
-    _checked_models.add(model)
+    with _checked_models_lock:
+        if model in _checked_models:
+            return
+        for layers in (module for module in model.modules() if isinstance(module, torch.nn.ModuleList)):
+            for layer in layers:
+                layer.register_forward_pre_hook(_stop_before_layer)
+        _checked_models.add(model)
 
 
 class RepetitionPenaltyExceptEnd(LogitsProcessor):
