@@ -118,7 +118,7 @@ def kakao_request(url: str, index: int, inbox: CallbackInbox, results: list) -> 
         "bot": {"id": "load-bot"},
         "action": {"name": "insabot"},
     }
-    started = time.perf_counter()
+    started, answered = time.perf_counter(), None
     try:
         answer = httpx.post(f"{url}/kakao/skill", json=payload, timeout=30).json()
         answered = time.perf_counter() - started
@@ -143,7 +143,7 @@ def kakao_request(url: str, index: int, inbox: CallbackInbox, results: list) -> 
             raise ValueError(f"no reply generated: {answer}")
         results.append((True, answered, final, ""))
     except Exception as exc:  # counted and shown
-        results.append((False, None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"))
+        results.append((False, answered, time.perf_counter() - started, f"{type(exc).__name__}: {exc}"))
 
 
 def run_all(target, count: int, *args) -> tuple[list, float]:
@@ -345,6 +345,9 @@ def run_load(url: str, args) -> None:
     print(
         f"  answered within 5 s (directly or with useCallback): {within}/{len(results)} = {within / len(results):.0%}"
     )
+    # a reply that misses the callback's minute gets the busy notice instead: the user still hears back in time
+    heard = sum(1 for r in results if r[1] is not None and r[1] <= 5.0)
+    print(f"  skill answered within 5 s, busy notices included: {heard}/{len(results)}")
     inbox.server.shutdown()
 
 
