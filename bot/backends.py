@@ -19,7 +19,10 @@ from insabot.bot.models import ModelChoice, ModelPool
 from insabot.chat import Message
 from insabot.config import GenerationConfig
 from insabot.errors import InsabotError
-from insabot.generation import stream_reply
+from insabot.generation import encode_conversation, stream_reply
+
+SLOT_POLL_S = 0.1
+"""How often a request waiting for a generation slot checks whether it was given up."""
 
 
 class BackendError(InsabotError, RuntimeError):
@@ -34,6 +37,13 @@ class Backend(Protocol):
     ) -> Iterator[str]: ...
 
     def count_tokens(self, model_id: str, text: str) -> int | None: ...
+
+    def prompt_tokens(self, model_id: str, messages: list[Message]) -> int | None:
+        """The conversation's length in tokens as the model reads it (chat template included); None where the
+        tokenizer lives elsewhere."""
+
+    def context_length(self, model_id: str) -> int | None:
+        """The most tokens the model takes in, where known."""
 
 
 def model_id(choice: ModelChoice) -> str:
@@ -61,11 +71,24 @@ class LocalBackend:
         self, model: str, messages: list[Message], gen: GenerationConfig, stop_event: threading.Event
     ) -> Iterator[str]:
         loaded = self._loaded(model)
-        with self._slots:
-            yield from stream_reply(loaded.model, loaded.tokenizer, messages, gen, stop_event)
+        # A request given up while it waited for a slot never starts: no one is left to read its reply.
+        while not self._slots.acquire(timeout=SLOT_POLL_S):
+            if stop_event.is_set():
+                return
+        try:
+            if not stop_event.is_set():
+                yield from stream_reply(loaded.model, loaded.tokenizer, messages, gen, stop_event)
+        finally:
+            self._slots.release()
 
     def count_tokens(self, model: str, text: str) -> int | None:
         return len(self._loaded(model).tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def prompt_tokens(self, model: str, messages: list[Message]) -> int | None:
+        return encode_conversation(self._loaded(model).tokenizer, messages)["input_ids"].shape[-1]
+
+    def context_length(self, model: str) -> int | None:
+        return getattr(self._loaded(model).model.config.get_text_config(), "max_position_embeddings", None)
 
 
 def request_body(model: str, messages: list[Message], gen: GenerationConfig) -> dict[str, Any]:
@@ -133,3 +156,9 @@ class RemoteBackend:
 
     def count_tokens(self, model: str, text: str) -> int | None:
         return None  # the tokenizer lives on the backend
+
+    def prompt_tokens(self, model: str, messages: list[Message]) -> int | None:
+        return None  # the backend server bounds its prompts by its own context length
+
+    def context_length(self, model: str) -> int | None:
+        return None

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from insabot.chat import Message, nfc
+from insabot.config import Tone
 
 SIMPLE_TEXT_MAX_CHARS = 1000
 """simpleText's text limit; a longer reply is split over several outputs."""
@@ -26,6 +27,12 @@ MAX_OUTPUTS = 3
 RESET_UTTERANCE = "처음부터"
 QUICK_REPLIES = [{"label": RESET_UTTERANCE, "action": "message", "messageText": RESET_UTTERANCE}]
 CALLBACK_WAITING_TEXT = "잠깐만, 생각 중이야 🤔"
+BUSY_NOTICES: dict[Tone, str] = {
+    "banmal": "잠깐 바빠서 못 봤어, 다시 보내줄래?",
+    "jondaetmal": "잠깐 바빠서 못 봤어요, 다시 보내주실래요?",
+}
+"""The answer, in the configured tone, when no reply can come in time (every slot and queue place taken, or the
+reply not ready within the skill's budget or the callback's minute): half a reply would read as the reply."""
 
 
 class SkillPayloadError(ValueError):

@@ -9,6 +9,7 @@ persona prompt). Generation settings are the config's, as the chat's, with the r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import ipaddress
 import json
@@ -17,7 +18,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -32,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insabot.bot.backends import Backend, BackendError
 from insabot.bot.kakao import (
+    BUSY_NOTICES,
     RESET_UTTERANCE,
     CallbackRefused,
     ConversationMemory,
@@ -69,9 +71,11 @@ class ApiError(Exception):
         super().__init__(message)
         self.status, self.message, self.type, self.code = status, message, type_, code
 
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": None, "code": self.code}}
+
     def response(self) -> JSONResponse:
-        body = {"error": {"message": self.message, "type": self.type, "param": None, "code": self.code}}
-        return JSONResponse(body, status_code=self.status)
+        return JSONResponse(self.body(), status_code=self.status)
 
 
 # --- OpenAI request shapes ----------------------------------------------------------------------------
@@ -227,6 +231,107 @@ def _overlap(text: str, stop: str) -> int:
     return next((n for n in range(min(len(stop) - 1, len(text)), 0, -1) if text.endswith(stop[:n])), 0)
 
 
+# --- bounded work: admission, one thread per generation, stopping -------------------------------------
+
+DISCONNECT_POLL_S = 0.1
+"""How often a /v1 request checks, while its reply generates, that its client is still connected."""
+
+
+class Admission:
+    """At most `capacity` generations admitted at once, running or waiting for a slot (serve.concurrency_limit
+    + serve.max_queue): one more is turned away at once instead of waiting without end."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self._free = threading.BoundedSemaphore(capacity)
+
+    def enter(self) -> bool:
+        return self._free.acquire(blocking=False)
+
+    def leave(self) -> None:
+        self._free.release()
+
+
+class GenerationJob:
+    """One reply generating in its own thread, which always drives the backend's stream to its end: the request
+    waits, streams or hands over to a callback from the event loop, and stopping is a flag (`stop`) the
+    generation checks before each layer of the model. No stream is ever abandoned half-read to the garbage collector, whose
+    finalizer could run in the generation thread and fail to join it ('cannot join current thread').
+    Waiting costs no thread: the generation thread wakes the event loop."""
+
+    def __init__(self, pieces: UntilStop, stop_event: threading.Event, on_end: Callable[[], None]):
+        self.text = ""
+        self.error: Exception | None = None
+        self.stopped = False
+        """Set by `stop`: the text is not the whole reply."""
+        self._pieces, self._stop_event, self._on_end = pieces, stop_event, on_end
+        self._loop = asyncio.get_running_loop()
+        self._finished = asyncio.Event()
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        threading.Thread(target=self._run, name="insabot-reply", daemon=True).start()
+
+    @property
+    def stop_hit(self) -> bool:
+        """A stop string of the request ended the reply."""
+        return self._pieces.hit
+
+    def stop(self) -> None:
+        self.stopped = True
+        self._stop_event.set()
+
+    def _run(self) -> None:
+        try:
+            for piece in self._pieces:
+                self.text += piece
+                self._notify(self._queue.put_nowait, piece)
+        except BackendError as exc:  # expected (a remote backend down or refusing): reported, no traceback
+            log.warning("generation failed: %s", exc)
+            self.error = exc
+        except Exception as exc:  # a bug: reported to the client without its details, logged with them
+            log.exception("generation failed")
+            self.error = exc
+        finally:
+            self._on_end()
+            self._notify(self._end)
+
+    def _notify(self, callback: Callable[..., None], *args: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed (the server shut down): no one waits now
+            self._loop.call_soon_threadsafe(callback, *args)
+
+    def _end(self) -> None:
+        self._finished.set()
+        self._queue.put_nowait(None)
+
+    async def wait(self, timeout: float | None = None) -> bool:
+        """True once the generation has ended; False if `timeout` seconds passed first."""
+        try:
+            await asyncio.wait_for(self._finished.wait(), timeout)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def stream(self) -> AsyncIterator[str]:
+        """The text pieces as they are generated (read once)."""
+        while (piece := await self._queue.get()) is not None:
+            yield piece
+
+
+async def _stop_when_client_leaves(request: Request, job: GenerationJob) -> None:
+    """Returns when the job ends; a client that disconnects first stops it. Uvicorn does not cancel a handler
+    whose client left, so without this a reply nobody reads would generate to its end."""
+    while not await job.wait(DISCONNECT_POLL_S):
+        if await request.is_disconnected():
+            job.stop()
+            return
+
+
+def _generation_error(exc: Exception) -> ApiError:
+    """A failed generation as the client is told: the backend's own message, or none of a bug's details."""
+    if isinstance(exc, BackendError):
+        return ApiError(502, str(exc), "api_error")
+    return ApiError(500, "the reply could not be generated (the server logged why)", "api_error")
+
+
 # --- the app ------------------------------------------------------------------------------------------
 
 
@@ -238,8 +343,10 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
     memory = ConversationMemory(
         config.serve.memory_turns, config.serve.memory_ttl_s, config.serve.memory_max_users
     )
-    callbacks: set[asyncio.Task] = set()
+    admission = Admission(config.serve.concurrency_limit + config.serve.max_queue)
+    background: set[asyncio.Task] = set()  # callbacks and stream watchers, held until done
     model_ids = backend.model_ids()
+    busy_notice = BUSY_NOTICES[chat.chat.tone]
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
@@ -267,6 +374,31 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
                            code="model_not_found")  # fmt: skip
         return requested
 
+    def prompt_limit(model: str) -> tuple[int, str]:
+        """The most prompt tokens a request to `model` may bring, and the setting that says so."""
+        context = backend.context_length(model)
+        if context is not None and context < config.serve.max_prompt_tokens:
+            return context, f"the context length of {model}"
+        return config.serve.max_prompt_tokens, "serve.max_prompt_tokens"
+
+    async def prompt_tokens(model: str, messages: list[Message]) -> int | None:
+        # off the event loop: templating and tokenizing a body of max_body_bytes takes tens of milliseconds
+        return await run_in_threadpool(backend.prompt_tokens, model, messages)
+
+    def start_generation(
+        model: str, messages: list[Message], gen: GenerationConfig, stops: list[str]
+    ) -> GenerationJob | None:
+        """The reply generating in its own thread; None when every slot and queue place is taken."""
+        if not admission.enter():
+            return None
+        stop_event = threading.Event()
+        pieces = UntilStop(backend.stream(model, messages, gen, stop_event), stops)
+        return GenerationJob(pieces, stop_event, admission.leave)
+
+    def keep(task: asyncio.Task) -> None:
+        background.add(task)
+        task.add_done_callback(background.discard)
+
     @app.get("/v1/models")
     def list_models(request: Request):
         check_api_key(request)
@@ -279,37 +411,63 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
         check_api_key(request)
         model = pick_model(body.model)
         messages = conversation_for(body, chat)
+        prompt = await prompt_tokens(model, messages)
+        limit, limit_name = prompt_limit(model)
+        if prompt is not None and prompt > limit:
+            raise ApiError(400, f"the prompt is {prompt} tokens; the limit is {limit} ({limit_name}): send "
+                           "fewer or shorter messages", code="context_length_exceeded")  # fmt: skip
         gen = generation_for(body, chat.generation)
         stops = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
-        stop_event = threading.Event()
-        pieces = UntilStop(backend.stream(model, messages, gen, stop_event), stops)
+        job = start_generation(model, messages, gen, stops)
+        if job is None:
+            raise ApiError(429, f"the server is busy: {admission.capacity} requests are generating or waiting "
+                           "(serve.concurrency_limit + serve.max_queue); retry shortly",
+                           "requests", "rate_limit_exceeded")  # fmt: skip
         completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if settings.log_text:
             log.info("chat %s: %s", completion_id, messages[-1]["content"])
+        watcher = asyncio.create_task(_stop_when_client_leaves(request, job))
         if body.stream:
-            # a sync generator: Starlette iterates it in a worker thread, off the event loop
-            sse = _sse(pieces, completion_id, model, gen, backend, stop_event)
+            keep(watcher)
+            sse = _sse(job, completion_id, model, gen, backend)
             return StreamingResponse(sse, media_type="text/event-stream")
-        try:
-            text = await run_in_threadpool(lambda: "".join(pieces))
-        except BackendError as exc:
-            raise ApiError(502, str(exc), "api_error") from exc
-        completion_tokens = backend.count_tokens(model, text)
-        finish = _finish_reason(pieces.hit, completion_tokens, gen)
+        await watcher
+        if job.stopped:  # the client left: this answer reaches no one, but the access log shows why
+            raise ApiError(499, "the client closed the request")
+        if job.error is not None:
+            raise _generation_error(job.error)
+        completion_tokens = backend.count_tokens(model, job.text)
+        finish = _finish_reason(job.stop_hit, completion_tokens, gen)
         return {
             "id": completion_id,
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+                {"index": 0, "message": {"role": "assistant", "content": job.text}, "finish_reason": finish}
             ],
-            "usage": _usage(backend, model, messages, completion_tokens),
+            "usage": _usage(prompt, completion_tokens),
         }
+
+    async def kakao_conversation(utterance: str, user_id: str) -> list[Message] | None:
+        """The skill's conversation within the prompt limit: the oldest remembered exchanges are left out until
+        it fits; None when the message alone does not."""
+        model = model_ids[0]
+        limit, _ = prompt_limit(model)
+        history = memory.history(user_id)
+        while True:
+            messages = build_conversation(utterance, history, chat.system_prompt)
+            tokens = await prompt_tokens(model, messages)
+            if tokens is None or tokens <= limit:
+                return messages
+            if not history:
+                return None
+            history = history[2:]
 
     @app.post("/kakao/skill")
     @app.post("/kakao/skill/{token}")
     async def kakao_skill(request: Request, token: str | None = None):
+        arrived = time.monotonic()  # the budget and the callback's minute count from Kakao's request
         if settings.kakao_token and settings.kakao_token not in (
             token,
             request.headers.get("x-insabot-token"),
@@ -337,20 +495,21 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
             # A Kakao user sees the skill's answer, not an HTTP status: say what went wrong in the chat.
             return skill_response(f"메시지가 비었거나 너무 길어 (최대 {limit}자). 짧게 다시 보내줘!")
         callback = _callback_target(skill, config.serve)
-        messages = build_conversation(utterance, memory.history(skill.user_id), chat.system_prompt)
-        job = ReplyJob(backend, model_ids[0], messages, chat.generation)
-        if await job.wait(config.serve.kakao_budget_s):
-            return skill_response(job.finish(memory, skill.user_id, skill.utterance))
+        messages = await kakao_conversation(utterance, skill.user_id)
+        if messages is None:
+            return skill_response("메시지가 너무 길어. 짧게 다시 보내줘!")
+        job = start_generation(model_ids[0], messages, chat.generation, [])
+        if job is None:
+            return skill_response(busy_notice)
+        if await job.wait(max(arrived + config.serve.kakao_budget_s - time.monotonic(), 0.0)):
+            return skill_response(_finished_reply(job, memory, skill))
         if callback is not None:
-            task = asyncio.create_task(
-                _deliver_callback(job, memory, skill, callback, config.serve.kakao_callback_timeout_s)
-            )
-            callbacks.add(task)
-            task.add_done_callback(callbacks.discard)
+            deadline = arrived + config.serve.kakao_callback_timeout_s
+            keep(asyncio.create_task(_deliver_callback(job, memory, skill, callback, deadline, busy_notice)))
             return callback_acknowledgement()
-        job.stop_event.set()  # no (allowed) callback: answer within the budget with what is ready
-        await job.wait()
-        return skill_response(job.finish(memory, skill.user_id, skill.utterance))
+        # No (allowed) callback: a part of a reply reads as a reply, so say plainly that it did not come.
+        job.stop()
+        return skill_response(busy_notice)
 
     return app
 
@@ -369,9 +528,9 @@ def _callback_target(skill: SkillRequest, serve_config: ServeConfig) -> httpx.UR
         return None
 
 
-def _sse(
-    pieces: UntilStop, completion_id: str, model: str, gen, backend: Backend, stop_event
-) -> Iterator[str]:
+async def _sse(
+    job: GenerationJob, completion_id: str, model: str, gen: GenerationConfig, backend: Backend
+) -> AsyncIterator[str]:
     def chunk(delta: dict, finish: str | None = None) -> str:
         body = {
             "id": completion_id,
@@ -382,23 +541,16 @@ def _sse(
         }
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
-    text = ""
     try:
         yield chunk({"role": "assistant", "content": ""})
-        for piece in pieces:
-            text += piece
+        async for piece in job.stream():
             yield chunk({"content": piece})
-        yield chunk({}, _finish_reason(pieces.hit, backend.count_tokens(model, text), gen))
-    except Exception as exc:  # the 200 is sent: an error event is the only way left to tell the client
-        if isinstance(exc, BackendError):
-            message = str(exc)
-        else:
-            log.exception("chat %s: generation failed mid-stream", completion_id)
-            message = "the reply could not be generated (the server logged why)"
-        error = {"error": {"message": message, "type": "api_error", "param": None, "code": None}}
-        yield f"data: {json.dumps(error, ensure_ascii=False)}\n\n"
+        if job.error is None:
+            yield chunk({}, _finish_reason(job.stop_hit, backend.count_tokens(model, job.text), gen))
+        else:  # the 200 is sent: an error event is the only way left to tell the client
+            yield f"data: {json.dumps(_generation_error(job.error).body(), ensure_ascii=False)}\n\n"
     finally:
-        stop_event.set()  # a client that disconnects mid-stream stops the generation too
+        job.stop()  # cancelled when the client disconnects mid-stream: the generation ends with it
     yield "data: [DONE]\n\n"
 
 
@@ -408,12 +560,9 @@ def _finish_reason(stop_hit: bool, completion_tokens: int | None, gen: Generatio
     return "length" if completion_tokens is not None and completion_tokens >= gen.max_new_tokens else "stop"
 
 
-def _usage(
-    backend: Backend, model: str, messages: list[Message], completion_tokens: int | None
-) -> dict | None:
-    if completion_tokens is None:
+def _usage(prompt_tokens: int | None, completion_tokens: int | None) -> dict | None:
+    if prompt_tokens is None or completion_tokens is None:
         return None
-    prompt_tokens = sum(backend.count_tokens(model, m["content"]) or 0 for m in messages)
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
@@ -421,60 +570,37 @@ def _usage(
     }
 
 
-class ReplyJob:
-    """One Kakao reply generating in its own thread, so the request can answer (or hand over to the
-    callback) when the time budget runs out while generation goes on. Waiting costs no thread: the
-    generation thread wakes the event loop when it ends."""
-
-    def __init__(self, backend: Backend, model: str, messages: list[Message], gen: GenerationConfig):
-        self.text = ""
-        self.error: BaseException | None = None
-        self.stop_event = threading.Event()
-        self._finished = asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        self._args = (model, messages, gen)
-        self._backend = backend
-        threading.Thread(target=self._run, name="insabot-kakao-reply", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            for piece in self._backend.stream(*self._args, self.stop_event):
-                self.text += piece
-        except Exception as exc:  # reported to the user by finish()
-            log.exception("kakao reply failed")
-            self.error = exc
-        finally:
-            self._loop.call_soon_threadsafe(self._finished.set)
-
-    async def wait(self, timeout: float | None = None) -> bool:
-        """True once the reply is complete; False if `timeout` seconds passed first."""
-        try:
-            await asyncio.wait_for(self._finished.wait(), timeout)
-        except asyncio.TimeoutError:
-            return False
-        return True
-
-    def finish(self, memory: ConversationMemory, user_id: str, utterance: str) -> str:
-        """The reply to send; a complete exchange is remembered for the user's next message."""
-        reply = self.text.strip()
-        if self.error is not None or not reply:
-            return FALLBACK_REPLY
-        memory.add(user_id, utterance, reply)
-        return reply
+def _finished_reply(job: GenerationJob, memory: ConversationMemory, skill: SkillRequest) -> str:
+    """The reply of a job that ended by itself; a complete exchange is remembered for the user's next
+    message."""
+    reply = job.text.strip()
+    if job.error is not None or not reply:
+        return FALLBACK_REPLY
+    memory.add(skill.user_id, skill.utterance, reply)
+    return reply
 
 
 async def _deliver_callback(
-    job: ReplyJob, memory: ConversationMemory, skill: SkillRequest, url: httpx.URL, timeout_s: float
+    job: GenerationJob,
+    memory: ConversationMemory,
+    skill: SkillRequest,
+    url: httpx.URL,
+    deadline: float,
+    busy_notice: str,
 ) -> None:
-    if not await job.wait(timeout_s):
-        job.stop_event.set()  # the callback URL expires: send what is ready
-        await job.wait()
-    body = skill_response(job.finish(memory, skill.user_id, skill.utterance))
+    """POSTs the reply to the callback URL, or the busy notice if the reply is not ready by `deadline`
+    (time.monotonic), so that something reaches the user while the URL is valid. Nothing partial is sent or
+    remembered, and the stopped generation is not waited for."""
+    if await job.wait(max(deadline - time.monotonic(), 0.0)):
+        text = _finished_reply(job, memory, skill)
+    else:
+        job.stop()
+        text = busy_notice
     # The URL's path is Kakao's one-time key: logs name the host only. A redirect is not followed, since it
     # could lead anywhere the allowlist does not.
     try:
         async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
-            response = await client.post(url, json=body)
+            response = await client.post(url, json=skill_response(text))
         log.info("kakao callback to %s: HTTP %s %s", url.host, response.status_code, response.text[:200])
     except httpx.HTTPError as exc:
         log.warning("kakao callback to %s failed: %s", url.host, exc)

@@ -160,12 +160,21 @@ class ServeConfig:
     port: int = 8000
     concurrency_limit: int = 2
     """Generations running at once; more requests wait for a slot."""
+    max_queue: int = 32
+    """Requests waiting for a slot beyond this are turned away at once (429 on /v1, a short notice on the Kakao
+    skill) instead of waiting without end. 32 keeps benchmarks/serve_load.py's 20 concurrent requests queued."""
+    max_prompt_tokens: int = 2048
+    """The longest prompt (chat template included) a request may bring, in tokens; the model's context length
+    caps it. Its prefill alone holds two CPU cores for ~20 s with the demo default at 2,048 tokens (one
+    2,000-character Korean message is ~900 of Gemma's tokens). Longer /v1 requests are a 400; the Kakao skill
+    leaves out the oldest remembered turns."""
     max_body_bytes: int = 65536
     kakao_budget_s: float = 3.5
     """Kakao drops a skill that has not answered in 5 s: past this budget, answer through the callback URL
-    (or, without one, with what is ready)."""
+    (or, without one, with a short 'busy' notice)."""
     kakao_callback_timeout_s: float = 50.0
-    """The callback URL is valid for one minute: a reply still generating by then is sent as it stands."""
+    """The callback URL is valid for one minute from the skill request: a reply not ready this many seconds
+    after the request arrived is stopped, and the 'busy' notice goes to the callback instead."""
     kakao_callback_hosts: list[str] = field(default_factory=lambda: ["bot-api.kakao.com"])
     """The only hosts a skill request's `callbackUrl` may name (anyone who can reach the skill writes that URL,
     and the server POSTs to it): the host of Kakao's chatbot API, where the AI-chatbot callback URLs point. An

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,37 @@ class StopOnEvent(StoppingCriteria):
         return torch.full(
             (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
         )
+
+
+class _Stopped(Exception):
+    """Raised before a layer of a generation whose stop event is set: it abandons the forward pass."""
+
+
+_generation = threading.local()
+"""The stop event of the generation this thread runs, read by the layer checks."""
+_checked_models: weakref.WeakSet = weakref.WeakSet()
+# two replies starting at once on a fresh model install its checks once
+_checked_models_lock = threading.Lock()
+
+
+def _stop_before_layer(module: torch.nn.Module, args: Any) -> None:
+    event = getattr(_generation, "stop_event", None)
+    if event is not None and event.is_set():
+        raise _Stopped
+
+
+def _check_stop_before_layers(model: Any) -> None:
+    """A stop check before each of the model's layers (installed once per model). StopOnEvent is asked only
+    between tokens, but the prompt's prefill is one forward pass that takes seconds on a CPU (tens with a long
+    prompt): checked before every layer, a stop ends it within one layer's time. Only generation threads set a
+    stop event, so training and batch generation pass the check untouched."""
+    with _checked_models_lock:
+        if model in _checked_models:
+            return
+        for layers in (module for module in model.modules() if isinstance(module, torch.nn.ModuleList)):
+            for layer in layers:
+                layer.register_forward_pre_hook(_stop_before_layer)
+        _checked_models.add(model)
 
 
 class RepetitionPenaltyExceptEnd(LogitsProcessor):
@@ -112,10 +144,12 @@ def stream_reply(
 ) -> Iterator[str]:
     """Yield the reply's text in pieces as tokens are generated.
 
-    Setting `stop_event`, or closing the iterator, ends generation after the current token and joins
-    the generation thread: nothing keeps computing once the caller has stopped listening.
+    Setting `stop_event`, or closing the iterator, ends generation before the model's next layer (during the
+    prompt's prefill too) and joins the generation thread: nothing keeps computing once the caller has stopped
+    listening.
     """
     stop_event = stop_event or threading.Event()
+    _check_stop_before_layers(model)
     inputs = {k: v.to(model.device) for k, v in encode_conversation(tokenizer, messages).items()}
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs = generate_kwargs(gen, tokenizer, model)
@@ -123,11 +157,14 @@ def stream_reply(
     failure: list[BaseException] = []
 
     def work() -> None:
+        _generation.stop_event = stop_event
         try:
             if gen.seed is not None:
                 torch.manual_seed(gen.seed)
             with torch.inference_mode():
                 model.generate(**inputs, streamer=streamer, **kwargs)
+        except _Stopped:  # stopped inside a forward pass: the reply ends with the text streamed so far
+            streamer.end()
         except BaseException as exc:  # surfaced in the caller's thread below
             failure.append(exc)
             streamer.end()

@@ -50,6 +50,24 @@ def test_stop_event_halts_generation_early(tiny):
     assert full.startswith(partial)
 
 
+def test_a_stop_during_the_prompts_prefill_ends_it_before_the_next_layer(tiny):
+    """StopOnEvent is asked only between tokens; a stop must not wait for a long prompt's prefill to finish."""
+    model, tokenizer = tiny
+    layers = model.model.layers
+    passes: list[int] = []
+    counter = layers[1].register_forward_hook(lambda module, args, output: passes.append(1))
+    stop = threading.Event()
+    # set once the first layer has run on the prompt: mid-prefill, as when a client leaves
+    stopper = layers[0].register_forward_hook(lambda module, args, output: stop.set())
+    try:
+        pieces = list(stream_reply(model, tokenizer, CONVERSATION, GREEDY, stop))
+    finally:
+        counter.remove()
+        stopper.remove()
+    assert pieces == [] and passes == []  # the second layer never ran, not even for the prompt
+    assert "".join(stream_reply(model, tokenizer, CONVERSATION, GREEDY))  # the model still generates
+
+
 def test_closing_the_stream_joins_the_generation_thread(tiny):
     model, tokenizer = tiny
     stream = stream_reply(

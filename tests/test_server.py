@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import threading
 import time
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
@@ -91,6 +94,12 @@ class ScriptedBackend:
 
     def count_tokens(self, model, text):
         return len(text)
+
+    def prompt_tokens(self, model, messages):
+        return sum(len(message["content"]) for message in messages)
+
+    def context_length(self, model):
+        return None
 
 
 def _config(**serve):
@@ -582,7 +591,7 @@ def test_kakao_refused_callback_url_answers_within_the_budget(running, caplog, c
         payload = skill_payload("길게 말해줘", callback_url=callback_url.format(port=port))
         response = httpx.post(f"{url}/kakao/skill", json=payload, timeout=10)
     assert response.status_code == 200 and "useCallback" not in response.json()
-    assert set("".join(_texts(response.json()))) == {"가"}
+    assert _texts(response.json()) == ["잠깐 바빠서 못 봤어, 다시 보내줄래?"]
     assert received == []  # answered synchronously: no callback task exists that could still POST
     (refusal,) = [r.getMessage() for r in caplog.records if "callbackUrl refused" in r.getMessage()]
     assert "/callback/abc" not in refusal  # the URL's path is Kakao's one-time key: never logged
@@ -639,14 +648,6 @@ def test_callback_allowlist():
         callback_target("https://notkakao.com/cb", suffix)
 
 
-def test_kakao_without_callback_answers_with_what_is_ready(running):
-    backend = ScriptedBackend(reply="가" * 300, delay=0.05, piece=2)  # 150 pieces, ~7.5 s in all
-    with running(create_app(backend, Settings(_config(kakao_budget_s=0.3)))) as url:
-        response = httpx.post(f"{url}/kakao/skill", json=skill_payload("길게 말해줘"), timeout=10).json()
-    text = "".join(_texts(response))
-    assert 0 < len(text) < 300 and set(text) == {"가"}
-
-
 def test_kakao_long_reply_is_split_and_bad_payloads_are_refused(running):
     backend = ScriptedBackend(reply=("오늘 성수 어니언 갔다 옴 ㅋㅋ " * 150), piece=500)
     settings = Settings(_config(), kakao_token="s3cret")
@@ -697,6 +698,255 @@ def test_serve_on_the_demo_default_answers_in_korean(running):
         kakao = httpx.post(f"{url}/kakao/skill", json=skill_payload("주말에 뭐해?"), timeout=30).json()
     assert hangul_share(reply.choices[0].message.content) > 0.8
     assert kakao["version"] == "2.0"
+
+
+# --- bounded work: clients that leave, prompt length, the queue; Kakao under load ---------------------
+
+
+@dataclass
+class StreamRecord:
+    messages: list[dict]
+    stop_event: threading.Event
+    text: str = ""
+    ended_in: str | None = None
+    """The thread that ran the stream's end: the server's reply thread, not a garbage collector's finalizer."""
+    ended: threading.Event = field(default_factory=threading.Event)
+
+
+class Watched:
+    """Wraps a backend and records each stream it runs. With `hold_after` set, a stream yields that many pieces
+    and then waits (as behind a busy generation slot, or a slow CPU) until `gate` is set or it is stopped."""
+
+    def __init__(self, inner, hold_after: int | None = None):
+        self.inner, self.hold_after = inner, hold_after
+        self.gate = threading.Event()
+        self.streams: list[StreamRecord] = []
+
+    def __getattr__(self, name):  # model_ids, count_tokens, prompt_tokens, context_length
+        return getattr(self.inner, name)
+
+    def stream(self, model, messages, gen, stop_event):
+        record = StreamRecord(messages, stop_event)
+        self.streams.append(record)
+        try:
+            with closing(self.inner.stream(model, messages, gen, stop_event)) as pieces:
+                if self.hold_after == 0 and not self._passed_gate(stop_event):
+                    return
+                for count, piece in enumerate(pieces, 1):
+                    record.text += piece
+                    yield piece
+                    if count == self.hold_after and not self._passed_gate(stop_event):
+                        return
+        finally:
+            record.ended_in = threading.current_thread().name
+            record.ended.set()
+
+    def _passed_gate(self, stop_event) -> bool:
+        while not self.gate.wait(0.02):
+            if stop_event.is_set():
+                return False
+        return True
+
+
+def _wait_until(condition, timeout=30.0):
+    """Polls `condition` (a generous timeout: a bound that proves something happened, not a speed test)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def _generation_threads():
+    return [t for t in threading.enumerate() if t.name in ("insabot-reply", "insabot-generate")]
+
+
+@contextmanager
+def _raw_request(url, body):
+    """POSTs to /v1/chat/completions on a bare socket, so the test decides when the client leaves: on exit."""
+    address = httpx.URL(url)
+    data = json.dumps(body).encode()
+    head = (
+        f"POST /v1/chat/completions HTTP/1.1\r\nHost: {address.host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    )
+    with socket.create_connection((address.host, address.port)) as sock:
+        sock.sendall(head.encode() + data)
+        yield
+
+
+LONG_REPLY = {
+    "messages": [{"role": "user", "content": "길게 얘기해줘"}],
+    "max_tokens": 4096,
+    "temperature": 0,
+}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_client_that_leaves_stops_its_generation(tiny_backend, running, stream):
+    backend = Watched(tiny_backend)
+    with running(create_app(backend, Settings(_config()))) as url:
+        with _raw_request(url, {**LONG_REPLY, "stream": stream}):
+            _wait_until(
+                lambda: backend.streams and backend.streams[0].text
+            )  # generating: now the client leaves
+        (record,) = backend.streams
+        assert record.ended.wait(60), "still generating after the client left"
+        _wait_until(lambda: not _generation_threads())
+    tokens = tiny_backend.count_tokens(tiny_backend.model_ids()[0], record.text)
+    assert 0 < tokens < 4096 // 4
+    assert record.ended_in == "insabot-reply"  # ended by the server, not left to the garbage collector
+
+
+def test_a_request_given_up_while_queued_never_starts(tiny_backend, running):
+    from insabot.bot.backends import LocalBackend
+
+    backend = Watched(LocalBackend(tiny_backend.pool, concurrency=1))
+    with running(create_app(backend, Settings(_config()))) as url:
+        with _raw_request(url, LONG_REPLY):
+            _wait_until(lambda: backend.streams and backend.streams[0].text)  # the one slot is taken
+            with _raw_request(url, LONG_REPLY):
+                _wait_until(lambda: len(backend.streams) == 2)  # waiting for the slot
+            queued = backend.streams[1]
+            assert queued.ended.wait(60)
+        assert backend.streams[0].ended.wait(60)
+    assert queued.text == ""
+
+
+def test_prompts_over_the_token_limit_are_400s_naming_the_limit_and_the_count(tiny_backend, running):
+    from insabot.bot.respond import ChatSettings
+    from insabot.bot.server import ChatCompletionRequest, conversation_for
+
+    model = tiny_backend.model_ids()[0]
+    backend = Watched(tiny_backend)
+    short, long = (
+        [{"role": "user", "content": "야 뭐해"}],
+        [{"role": "user", "content": "주말에 뭐해? " * 10}],
+    )
+
+    def tokens(messages, config):
+        chat = ChatSettings.from_config(config)
+        return tiny_backend.prompt_tokens(
+            model, conversation_for(ChatCompletionRequest(messages=messages), chat)
+        )
+
+    config = _config()
+    config.generation.max_new_tokens = 4
+    config.serve.max_prompt_tokens = tokens(short, config) + 5
+    # 2,400 characters of Hangul: past the tiny model's 2,048-token context, each message within 300 characters
+    turns = [{"role": ("user", "assistant")[i % 2], "content": "가나다라 " * 60} for i in range(9)]
+    roomy = _config(max_prompt_tokens=100_000)
+    with (
+        running(create_app(backend, Settings(config))) as url,
+        running(create_app(backend, Settings(roomy))) as big,
+    ):
+        fits = httpx.post(f"{url}/v1/chat/completions", json={"messages": short}).json()
+        refused = [
+            httpx.post(f"{url}/v1/chat/completions", json={"messages": long, "stream": stream})
+            for stream in (False, True)
+        ]
+        over_context = httpx.post(f"{big}/v1/chat/completions", json={"messages": turns})
+    assert fits["usage"]["prompt_tokens"] == tokens(short, config)
+    for response in refused:
+        assert response.status_code == 400
+        assert response.json()["error"] == {
+            "message": f"the prompt is {tokens(long, config)} tokens; the limit is {config.serve.max_prompt_tokens} "
+            "(serve.max_prompt_tokens): send fewer or shorter messages",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "context_length_exceeded",
+        }
+    assert over_context.status_code == 400
+    assert f"the limit is 2048 (the context length of {model})" in over_context.json()["error"]["message"]
+    assert len(backend.streams) == 1  # only the request that fits reached the model
+
+
+def test_kakao_leaves_out_the_oldest_turns_to_fit_the_prompt_limit(running):
+    backend = ScriptedBackend()  # a token per character
+    persona = len(SYSTEM_PROMPTS["banmal"])
+    config = _config(max_prompt_tokens=persona + 40)
+    with running(create_app(backend, Settings(config))) as url:
+        for utterance in ("야 주말에 뭐해?", "어디 갈까?", "카페 어때?"):
+            httpx.post(f"{url}/kakao/skill", json=skill_payload(utterance))
+        too_long = httpx.post(f"{url}/kakao/skill", json=skill_payload("가" * 41)).json()
+    second, third = backend.requests[1], backend.requests[2]
+    assert [m["content"] for m in second[1:]] == ["야 주말에 뭐해?", "오 좋지 ㅋㅋ 성수 가자", "어디 갈까?"]
+    assert [m["content"] for m in third[1:]] == ["어디 갈까?", "오 좋지 ㅋㅋ 성수 가자", "카페 어때?"]
+    assert _texts(too_long) == ["메시지가 너무 길어. 짧게 다시 보내줘!"] and len(backend.requests) == 3
+
+
+BUSY = "잠깐 바빠서 못 봤어, 다시 보내줄래?"
+
+
+def test_a_full_queue_is_a_429_on_v1_and_a_busy_notice_on_kakao(tiny_backend, running):
+    import openai
+
+    backend = Watched(tiny_backend, hold_after=0)  # admitted requests wait as behind busy slots
+    config = _config(concurrency_limit=1, max_queue=1)
+    config.generation.max_new_tokens = 4
+    body = {"messages": [{"role": "user", "content": "야"}]}
+    with running(create_app(backend, Settings(config))) as url, ThreadPoolExecutor(2) as pool:
+        admitted = [
+            pool.submit(httpx.post, f"{url}/v1/chat/completions", json=body, timeout=60) for _ in range(2)
+        ]
+        _wait_until(lambda: len(backend.streams) == 2)  # one generating, one waiting: the queue is full
+        with pytest.raises(openai.RateLimitError) as refused:
+            _client(url, key="unused").chat.completions.create(model="insabot", **body)
+        kakao = httpx.post(f"{url}/kakao/skill", json=skill_payload("야 뭐해")).json()
+        backend.gate.set()
+        statuses = [future.result().status_code for future in admitted]
+        httpx.post(f"{url}/kakao/skill", json=skill_payload("또 왔어"), timeout=30)
+    assert refused.value.status_code == 429 and refused.value.code == "rate_limit_exceeded"
+    assert "2 requests are generating or waiting (serve.concurrency_limit + serve.max_queue)" in str(
+        refused.value
+    )
+    assert _texts(kakao) == [BUSY] and statuses == [200, 200]
+    # the turned-away requests never reached the model, and the skill remembered nothing of its one
+    assert [m["content"] for m in backend.streams[2].messages[1:]] == ["또 왔어"] and len(
+        backend.streams
+    ) == 3
+
+
+@pytest.mark.parametrize(
+    ("tone", "notice"), [("banmal", BUSY), ("jondaetmal", "잠깐 바빠서 못 봤어요, 다시 보내주실래요?")]
+)
+def test_kakao_past_its_budget_without_callback_answers_a_notice_and_remembers_nothing(
+    tiny_backend, running, tone, notice
+):
+    """The issue's case: the budget passes with part of a reply ready. The notice goes out, not the part."""
+    backend = Watched(tiny_backend, hold_after=1)  # one piece, then stalled as on a busy CPU
+    config = _config(kakao_budget_s=0.3)
+    config.chat.tone = tone
+    config.generation.max_new_tokens = 64
+    with running(create_app(backend, Settings(config))) as url:
+        answer = httpx.post(f"{url}/kakao/skill", json=skill_payload("야 주말에 뭐해?"), timeout=30).json()
+        (stalled,) = backend.streams
+        assert stalled.ended.wait(60)  # stopped, not left waiting
+        backend.gate.set()
+        httpx.post(f"{url}/kakao/skill", json=skill_payload("심심해"), timeout=30)
+    assert _texts(answer) == [notice]
+    assert [m["content"] for m in backend.streams[1].messages[1:]] == ["심심해"]  # nothing partial remembered
+
+
+def test_kakao_callback_gets_the_notice_when_the_reply_misses_its_window(tiny_backend, running):
+    backend = Watched(tiny_backend, hold_after=0)  # never starts: the slots stay busy
+    config = _inbox_config(kakao_budget_s=0.2, kakao_callback_timeout_s=0.5)
+    with (
+        running(create_app(backend, Settings(config))) as url,
+        callback_receiver() as (port, received, arrived),
+    ):
+        callback_url = f"http://localhost:{port}/callback/abc"
+        ack = httpx.post(
+            f"{url}/kakao/skill", json=skill_payload("성수 카페 추천", callback_url=callback_url)
+        )
+        assert arrived.wait(30), "no callback arrived"
+        (stalled,) = backend.streams
+        assert stalled.ended.wait(60)
+        backend.gate.set()
+        httpx.post(f"{url}/kakao/skill", json=skill_payload("심심해"), timeout=30)
+    assert ack.json()["useCallback"] is True
+    (posted,) = received
+    assert posted["path"] == "/callback/abc" and _texts(posted["body"]) == [BUSY]
+    assert stalled.text == "" and [m["content"] for m in backend.streams[1].messages[1:]] == ["심심해"]
 
 
 # --- start-up: exposure and logs ----------------------------------------------------------------------
