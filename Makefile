@@ -3,13 +3,24 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test setup browser lint compare rated-read clean
+.PHONY: demo test setup browser lint gate-thresholds compare rated-read clean
 
 demo: setup
 	$(BIN)/insabot chat --config configs/chat/default.yaml
 
 test: setup browser lint
 	$(BIN)/python -m pytest
+	$(BIN)/insabot eval --config $(GATE)
+
+# The quality gate on the shipped default (configs/eval/ci-default.yaml): `make test` runs it last. When the
+# adapter or the default decoding changes, `make gate-thresholds` measures the suite twice — on this CPU's own
+# kernels and restricted to AVX2 (how a machine without AVX-512/AVX512-BF16 computes) — and prints the
+# thresholds, measurements and margins to paste into the config (eval/gate.py explains the bounds).
+GATE := configs/eval/ci-default.yaml
+AVX2_ONLY := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+gate-thresholds: setup
+	$(AVX2_ONLY) $(BIN)/insabot eval --config $(GATE) --set eval.output_dir=runs/eval-ci-default-avx2 --suggest-thresholds
+	$(BIN)/insabot eval --config $(GATE) --suggest-thresholds runs/eval-ci-default-avx2
 
 lint: setup
 	$(BIN)/ruff check .
@@ -45,7 +56,8 @@ browser:
 	fi
 
 # The README's four-column table: each embedded base with and without its shipped adapter, on the quick eval
-# suite (111 probes, perplexity on 33 test conversations); ~30 min on 2 CPU cores.
+# suite (111 probes, perplexity on 33 test conversations, reply selection on 63 test turns), with the blind rated
+# read's rows (`make rated-read`, each system at the chat's sampling) under it; ~45 min on 2 CPU cores.
 COMPARE := smollm2-base:smollm2-135m: smollm2-tuned:smollm2-135m:adapters/insabot-smollm2-ko \
            gemma3-base:gemma3-270m: gemma3-tuned:gemma3-270m:adapters/insabot-gemma3-ko
 compare: setup
@@ -54,7 +66,8 @@ compare: setup
 	  $(BIN)/insabot eval --config configs/eval/quick.yaml --model $$model $${adapter:+--adapter $$adapter} \
 	    --set eval.output_dir=runs/eval-$$name; \
 	done
-	$(BIN)/insabot report $(foreach run,$(COMPARE),runs/eval-$(firstword $(subst :, ,$(run)))/report.json) --plot docs/eval.png
+	$(BIN)/insabot report $(foreach run,$(COMPARE),runs/eval-$(firstword $(subst :, ,$(run)))/report.json) --plot docs/eval.png \
+	  --ratings eval/ratings/rated.json --rated $(foreach run,$(COMPARE),$(firstword $(subst :, ,$(run)))-sampled)
 
 # The blind rated read's replies and sheet (README "Blind rated read") on the test half of the real-style message
 # set (eval/data/real_messages.jsonl): the four systems of `make compare`, each at the web chat's sampling (its

@@ -10,12 +10,13 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from insabot.chat import build_conversation, canonical_tone, system_prompt_for, unknown_tone_message
-from insabot.config import Config, ConfigError
+from insabot.config import Config, ConfigError, EvalConfig
 from insabot.eval.loops import is_loop
 from insabot.eval.metrics import METRICS, SELECTION_METRICS
 from insabot.generation import generate_batch
@@ -65,6 +66,20 @@ def _probe(row: dict, where: str) -> Probe:
     if not (isinstance(keywords, list) and all(isinstance(k, str) for k in keywords)):
         raise InputError(f"{where}: 'keywords' must be a list of strings")
     return Probe(str(row["id"]), str(row["kind"]), str(row["category"]), tone, messages, keywords)
+
+
+def eval_probes(eval_config: EvalConfig) -> list[Probe]:
+    """What an eval answers: every `stride`-th probe (the first `limit` of them), then every
+    `real_messages_stride`-th message of the chosen real-style half as a one-turn probe of kind `real`."""
+    probes = load_probes(eval_config.probes)[:: eval_config.stride][: eval_config.limit]
+    if eval_config.real_messages is None:
+        return probes
+    from insabot.eval.real_messages import load_real_messages
+
+    messages = load_real_messages(eval_config.real_messages)[:: eval_config.real_messages_stride]
+    return probes + [
+        Probe(m.id, "real", m.category, m.tone, [{"role": "user", "content": m.text}], []) for m in messages
+    ]
 
 
 def probes_dataset(path: str | Path | None = None):
@@ -163,48 +178,66 @@ def _mean(values) -> float | None:
     return round(sum(present) / len(present), 3) if present else None
 
 
+def _every(row: dict) -> bool:
+    return True
+
+
+# The rate metrics: (which rows count, which of them hit). One table, so the quality gate (eval/gate.py) sizes
+# each rate's confidence bound on exactly the rows the report divided by.
+RATES: dict[str, tuple[Callable[[dict], bool], Callable[[dict], Any]]] = {
+    "tone_adherence": (_every, lambda r: r["tone_ok"]),
+    "tone_adherence_banmal": (lambda r: r["tone"] == "banmal", lambda r: r["tone_ok"]),
+    "tone_adherence_jondaetmal": (lambda r: r["tone"] == "jondaetmal", lambda r: r["tone_ok"]),
+    "consistency": (lambda r: r["turns"] > 1, lambda r: r["tone_ok"]),
+    "latin_leak_rate": (_every, lambda r: r["latin_leak"]),
+    "other_script_leak_rate": (_every, lambda r: r["other_script_leak"]),
+    "style_marker_rate": (
+        _every,
+        lambda r: (
+            any(r["markers"][m] for m in ("laughter", "crying", "emoji", "emoticon")) or r["markers"]["slang"]
+        ),
+    ),
+    "local_ref_rate": (_every, lambda r: r["local_refs"]),
+    "slang_score": (lambda r: r["kind"] == "slang", lambda r: r["keyword_hit"]),
+    "local_score": (lambda r: r["kind"] == "local", lambda r: r["keyword_hit"]),
+    "repetition_rate": (_every, lambda r: r["repeated"]),
+    "echo_rate": (_every, lambda r: r["echo"]),
+    "loop_rate": (_every, lambda r: r["loop"]),
+    "empty_rate": (_every, lambda r: not r["reply"].strip()),
+    "truncated_rate": (_every, lambda r: r["finish_reason"] == "length"),
+    "degenerate_rate": (
+        _every,
+        lambda r: r["repeated"] or r["echo"] or r["loop"] or not r["reply"].strip(),
+    ),
+}
+
+
+def rate_rows(name: str, rows: list[dict]) -> list[dict]:
+    """The rows a rate metric divides by."""
+    counts, _ = RATES[name]
+    return [row for row in rows if counts(row)]
+
+
 def aggregate(
     rows: list[dict], seconds: float, perplexity: float | None, selection: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The report's metrics from scored rows, the perplexity and the reply-selection metrics (None when
-    not measured)."""
+    """The report's metrics, in `METRICS` order, from scored rows, the perplexity and the reply-selection
+    metrics (None when not measured)."""
     replies = [r["reply"] for r in rows]
     syllables = sum(len(HANGUL_SYLLABLE.findall(r)) for r in replies)
-    markers = ("laughter", "crying", "emoji", "emoticon")
     metrics = {
         "replies": len(rows),
-        "tone_adherence": _share(rows, lambda r: r["tone_ok"]),
-        "tone_adherence_banmal": _share([r for r in rows if r["tone"] == "banmal"], lambda r: r["tone_ok"]),
-        "tone_adherence_jondaetmal": _share(
-            [r for r in rows if r["tone"] == "jondaetmal"], lambda r: r["tone_ok"]
-        ),
-        "consistency": _share([r for r in rows if r["turns"] > 1], lambda r: r["tone_ok"]),
+        **{name: _share(rate_rows(name, rows), hit) for name, (_, hit) in RATES.items()},
         "hangul_share": round(sum(r["hangul_share"] or 0.0 for r in rows) / len(rows), 4) if rows else None,
         "korean_fluency": _mean(r.get("fluency") for r in rows),
-        "latin_leak_rate": _share(rows, lambda r: r["latin_leak"]),
-        "other_script_leak_rate": _share(rows, lambda r: r["other_script_leak"]),
-        "style_marker_rate": _share(
-            rows, lambda r: any(r["markers"][m] for m in markers) or r["markers"]["slang"]
-        ),
-        "local_ref_rate": _share(rows, lambda r: r["local_refs"]),
-        "slang_score": _share([r for r in rows if r["kind"] == "slang"], lambda r: r["keyword_hit"]),
-        "local_score": _share([r for r in rows if r["kind"] == "local"], lambda r: r["keyword_hit"]),
         "distinct_1": _distinct(replies, 1),
         "distinct_2": _distinct(replies, 2),
-        "repetition_rate": _share(rows, lambda r: r["repeated"]),
-        "echo_rate": _share(rows, lambda r: r["echo"]),
-        "loop_rate": _share(rows, lambda r: r["loop"]),
-        "empty_rate": _share(rows, lambda r: not r["reply"].strip()),
-        "truncated_rate": _share(rows, lambda r: r["finish_reason"] == "length"),
-        "degenerate_rate": _share(
-            rows, lambda r: r["repeated"] or r["echo"] or r["loop"] or not r["reply"].strip()
-        ),
         "perplexity": perplexity,
         **{name: (selection or {}).get(name) for name in SELECTION_METRICS},
         "tokens_per_s": round(sum(r["new_tokens"] for r in rows) / seconds, 2) if seconds else None,
         "seconds_per_hangul_syllable": round(seconds / syllables, 4) if syllables else None,
     }
-    return metrics
+    return {name: metrics[name] for name in METRICS}
 
 
 def test_split_perplexity(loaded: LoadedModel, limit: int | None, max_len: int = 1024) -> float | None:
@@ -237,7 +270,7 @@ def evaluate_model(config: Config, progress: bool = True) -> tuple[dict[str, Any
     the report (model, adapter, probe count, time, metrics) and one row per probe."""
     from insabot.models.loading import load
 
-    probes = load_probes(config.eval.probes)[:: config.eval.stride][: config.eval.limit]
+    probes = eval_probes(config.eval)
     loaded = load(config.model, progress=progress)
     rows, seconds = run_probes(probes, loaded, config, progress)
     perplexity = test_split_perplexity(loaded, config.eval.perplexity_conversations)

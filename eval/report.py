@@ -71,8 +71,17 @@ def _fmt(value: Any, signed: bool = False) -> str:
     return f"{value:+d}" if signed and isinstance(value, int) else str(value)
 
 
-def table(reports: list[dict[str, Any]]) -> str:
-    """One column per report, every metric any of them has (the README's base-vs-tuned, both-bases table)."""
+RATED_ROWS = (
+    ("rated sense: mean (0–2)", "mean", False),
+    ("rated nonsense: share of 0s", "share_0", True),
+    ("loops in the rated read", "loops", True),
+)
+"""The blind rated read's per-run figures (eval/rating.py, `insabot rate join`) as rows of the table."""
+
+
+def table(reports: list[dict[str, Any]], ratings: list[dict[str, Any] | None] | None = None) -> str:
+    """One column per report, every metric any of them has (the README's base-vs-tuned, both-bases table);
+    with `ratings` (one rated run's summary per report, or None), the blind rated read's rows after them."""
     names = list(dict.fromkeys(name for report in reports for name in report["metrics"]))
     probes = sorted({report["probes"] for report in reports})
     lines = [
@@ -84,7 +93,32 @@ def table(reports: list[dict[str, Any]]) -> str:
     for name in names:
         values = " | ".join(_fmt(report["metrics"].get(name)) for report in reports)
         lines.append(f"| {name}{' (↓)' if name in LOWER_IS_BETTER else ''} | {values} |")
+    for title, key, lower in RATED_ROWS if ratings else ():
+        values = " | ".join(_fmt(None if rated is None else rated[key]) for rated in ratings)
+        lines.append(f"| {title}{' (↓)' if lower else ''} | {values} |")
+    if ratings:
+        runs = ", ".join(rated["run"] for rated in ratings if rated)
+        lines += [
+            "",
+            f"rated read: runs {runs} of the blind read (eval/ratings/rated.json), n = "
+            f"{', '.join(str(rated['n']) for rated in ratings if rated)} messages",
+        ]
     return "\n".join(lines) + "\n"
+
+
+def rated_runs(path: Path, names: list[str]) -> list[dict[str, Any] | None]:
+    """The rated read's summaries (`insabot rate join --json`) of the named runs, in order; `-` gives None
+    (a column without a rated run)."""
+    from insabot.textio import InputError
+
+    try:
+        runs = {run["run"]: run for run in json.loads(path.read_text(encoding="utf-8"))["runs"]}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"{path}: not a rated read's summary (insabot rate join --json): {exc}") from exc
+    unknown = [name for name in names if name != "-" and name not in runs]
+    if unknown:
+        raise InputError(f"{path}: no rated run {unknown[0]!r}; it has {', '.join(runs)}")
+    return [None if name == "-" else runs[name] for name in names]
 
 
 def plot(reports: list[dict[str, Any]], out: Path) -> None:

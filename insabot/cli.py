@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 
 from insabot.config import TONES, Config, ConfigError, dump_config, load_config
 from insabot.errors import InsabotError
@@ -281,7 +282,8 @@ def _add_evaluate_command(commands: argparse._SubParsersAction) -> None:
         epilog="examples:\n  insabot eval --config configs/eval/full.yaml --model gemma3-270m --adapter runs/gemma3-ko-casual\n"
         "  insabot eval --config configs/eval/full.yaml --model gemma3-270m --set eval.output_dir=runs/eval-base\n"
         "  insabot eval --config configs/eval/full.yaml --adapter ... --compare runs/eval-base/report.json\n"
-        "  insabot eval --rescore runs/eval-base   # score saved replies again with the current analysers",
+        "  insabot eval --rescore runs/eval-base   # score saved replies again with the current analysers\n"
+        "  insabot eval --config configs/eval/ci-default.yaml --suggest-thresholds   # a gate's thresholds",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_config_args(evaluate)
@@ -294,6 +296,14 @@ def _add_evaluate_command(commands: argparse._SubParsersAction) -> None:
         default=None,
         metavar="RUN",
         help="score an earlier eval output_dir's replies.jsonl again (no generation) and rewrite its report",
+    )
+    evaluate.add_argument(
+        "--suggest-thresholds",
+        nargs="*",
+        default=None,
+        metavar="RUN",
+        help="print a quality gate's thresholds, measurements and margins from this run (and from earlier "
+        "runs of the same suite, e.g. on other CPUs: their output_dirs) instead of checking them",
     )
     evaluate.set_defaults(handler=_eval)
 
@@ -312,6 +322,19 @@ def _add_report_command(commands: argparse._SubParsersAction) -> None:
         "reports", nargs="+", metavar="REPORT", help="report.json files written by insabot eval"
     )
     report.add_argument("--plot", default=None, metavar="PNG", help="also write the bar chart here")
+    report.add_argument(
+        "--ratings",
+        default=None,
+        metavar="RATED_JSON",
+        help="a blind rated read's summary (eval/ratings/rated.json) to add its rows: mean, share of 0s, loops",
+    )
+    report.add_argument(
+        "--rated",
+        nargs="+",
+        default=None,
+        metavar="RUN",
+        help="with --ratings: the rated run answering for each report, in order ('-' for none)",
+    )
     report.set_defaults(handler=_report)
 
 
@@ -547,8 +570,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from insabot.finetune.export import export_adapter, export_merged
 
     out = Path(args.merged or args.adapter)
@@ -596,8 +617,6 @@ def _data_check(args: argparse.Namespace) -> int:
 
 
 def _data_split(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from insabot.finetune import splits as frozen_splits
     from insabot.textio import write_jsonl_atomic
 
@@ -639,8 +658,6 @@ def _data_card(args: argparse.Namespace) -> int:
 
 
 def _data_kakao(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from insabot.finetune.kakao import to_conversations, write_jsonl
     from insabot.kakao_export import parse_export
 
@@ -687,51 +704,80 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
+    from insabot.eval.gate import gate_problems
     from insabot.eval.harness import check_threshold_names, evaluate_model, rescore, threshold_failures
     from insabot.eval.report import markdown, write_report
 
     config = _resolve_config(args)
     check_threshold_names(config)
-    compare = json.loads(Path(args.compare).read_text(encoding="utf-8")) if args.compare else None
+    suggesting = args.suggest_thresholds is not None
+    problems = [] if suggesting else gate_problems(config.eval)
+    if problems:
+        raise ConfigError("; ".join(problems))
+    compare = _read_report(Path(args.compare)) if args.compare else None
+    others = [_read_run(Path(run)) for run in args.suggest_thresholds or []]
     if args.rescore:
         out = Path(args.rescore)
-        if not (out / "replies.jsonl").is_file() or not (out / "report.json").is_file():
-            raise InputError(f"--rescore {out}: no replies.jsonl and report.json there (an eval output_dir)")
+        _read_run(out)  # a clear error, before rescoring, for a folder that is not an eval run
         report, rows = rescore(out)
     else:
         report, rows = evaluate_model(config)
         out = Path(config.eval.output_dir)
     write_report(out, report, rows, compare)
-    print(markdown(report, compare))
+    # suggesting, stdout carries only the block to paste (`> block.yaml`)
+    print(markdown(report, compare), file=sys.stderr if suggesting else sys.stdout)
     print(f"wrote {out / 'report.json'}, report.md, report.png and replies.jsonl", file=sys.stderr)
+    if suggesting:
+        return _suggest_thresholds(config, [(report, rows), *others])
     failures = threshold_failures(report["metrics"], config)
     for failure in failures:
         print(f"insabot: threshold failed: {failure}", file=sys.stderr)
     return 1 if failures else 0
 
 
+def _suggest_thresholds(config: Config, runs: list[tuple[dict, list[dict]]]) -> int:
+    from insabot.eval.gate import GATED, suggest, suggestion_yaml
+
+    gated = tuple(dict.fromkeys([*config.eval.minimum, *config.eval.maximum])) or GATED
+    print(suggestion_yaml(suggest(gated, runs), len(runs)), end="")
+    return 0
+
+
+def _read_report(path: Path) -> dict:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a readable report.json ({exc})") from exc
+    if not isinstance(report, dict) or not isinstance(report.get("metrics"), dict):
+        raise InputError(f"{path}: not an insabot eval report.json (no 'metrics' mapping)")
+    return report
+
+
+def _read_run(run_dir: Path) -> tuple[dict, list[dict]]:
+    """An eval output_dir's report and scored replies."""
+    from insabot.textio import read_jsonl
+
+    if not (run_dir / "replies.jsonl").is_file() or not (run_dir / "report.json").is_file():
+        raise InputError(f"{run_dir}: no replies.jsonl and report.json there (an eval output_dir)")
+    return _read_report(run_dir / "report.json"), [row for _, row in read_jsonl(run_dir / "replies.jsonl")]
+
+
 def _report(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from insabot.eval.report import plot, rated_runs, table
 
-    from insabot.eval.report import plot, table
-
-    reports = []
-    for path in map(Path, args.reports):
-        try:
-            reports.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"{path}: not a readable report.json ({exc})") from exc
-    print(table(reports), end="")
+    reports = [_read_report(path) for path in map(Path, args.reports)]
+    if bool(args.ratings) != bool(args.rated) or (args.rated and len(args.rated) != len(reports)):
+        raise InputError(
+            "report: --ratings FILE and --rated with one rated run (or '-') per report go together"
+        )
+    ratings = rated_runs(Path(args.ratings), args.rated) if args.ratings else None
+    print(table(reports, ratings), end="")
     if args.plot:
         plot(reports, Path(args.plot))
     return 0
 
 
 def _rate_sheet(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from insabot.eval.rating import parse_runs, write_sheet
 
     runs = parse_runs(args.runs)
@@ -745,8 +791,6 @@ def _rate_sheet(args: argparse.Namespace) -> int:
 
 
 def _rate_join(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from insabot.eval.rating import as_json, markdown, read_key, read_scores, summarize
 
     key = read_key(Path(args.key))

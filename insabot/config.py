@@ -119,6 +119,11 @@ class EvalConfig:
     """Only the first N probes (CI smoke suites)."""
     stride: int = 1
     """Every n-th probe (a quick suite that still spans every kind, category and tone)."""
+    real_messages: Literal["dev", "test"] | None = None
+    """Also answer one half of the real-style message set (eval/data/real_messages.jsonl), as probes of kind
+    `real`: short first lines as people send them, scored for tone, script and loops like the probes."""
+    real_messages_stride: int = 1
+    """Every n-th message of that half (the file is ordered by category and tone, so a stride keeps both)."""
     batch_size: int = 8
     max_new_tokens: int = 96
     perplexity_conversations: int | None = None
@@ -135,6 +140,12 @@ class EvalConfig:
     """Thresholds: the run fails when one of these metrics is lower (e.g. tone_adherence: 0.8)."""
     maximum: dict[str, float] = field(default_factory=dict)
     """Thresholds: the run fails when one of these metrics is higher (e.g. latin_leak_rate: 0.05)."""
+    measured: dict[str, float] = field(default_factory=dict)
+    """A quality gate's committed measurement of the model it guards, per thresholded metric (written by
+    `insabot eval --suggest-thresholds`). With it, every threshold needs its `margin`, and a threshold set
+    further than its margin from the measurement fails the run: a gate cannot be loosened quietly."""
+    margin: dict[str, float] = field(default_factory=dict)
+    """How far each threshold may sit from `measured` (its confidence bound, see eval/gate.py)."""
 
 
 @dataclass

@@ -166,6 +166,20 @@ def test_report_table_has_one_column_per_report(tmp_path, capsys):
     assert (tmp_path / "chart.png").stat().st_size > 1000
     assert main(["report", str(tmp_path / "missing.json")]) == 2
 
+    rated = tmp_path / "rated.json"
+    summary = {"n": 114, "mean": 0.08, "share_0": 0.92, "share_2": 0.0, "loops": 3}
+    rated.write_text(json.dumps({"runs": [{"run": "gemma3-tuned-sampled", **summary}], "pairs": []}))
+    assert main(["report", *paths, "--ratings", str(rated), "--rated", "-", "gemma3-tuned-sampled"]) == 0
+    out = capsys.readouterr().out
+    assert "| rated sense: mean (0–2) | – | 0.08 |" in out
+    assert (
+        "| rated nonsense: share of 0s (↓) | – | 0.92 |" in out
+        and "| loops in the rated read (↓) | – | 3 |" in out
+    )
+    assert main(["report", *paths, "--ratings", str(rated), "--rated", "-", "gemma3-base-sampled"]) == 2
+    assert "no rated run 'gemma3-base-sampled'; it has gemma3-tuned-sampled" in capsys.readouterr().err
+    assert main(["report", *paths, "--ratings", str(rated), "--rated", "-"]) == 2
+
 
 @pytest.mark.parametrize(
     ("line", "message"),

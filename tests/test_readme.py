@@ -94,6 +94,8 @@ def test_readme_insabot_command_parses_and_its_config_loads(command):
     words = shlex.split(_placeholders(command))[1:]
     args = build_parser().parse_args(words)  # an unknown flag or command exits with a usage error
     config_file = getattr(args, "config", None) or getattr(args, "file", None)
+    if config_file and config_file.startswith("x"):  # a placeholder (`<my-gate>.yaml`): the reader's own file
+        return
     if config_file:
         assert (README.parent / config_file).is_file(), f"{command}: {config_file} does not exist"
     overrides = getattr(args, "overrides", [])
