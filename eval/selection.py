@@ -24,6 +24,7 @@ import torch
 from insabot.finetune.conversations import Conversation
 from insabot.finetune.loss import causal_lm
 from insabot.finetune.render import end_of_turn_text
+from insabot.models.output_vocab import TrimmedHead
 
 LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 NEAREST = 3
@@ -284,13 +285,34 @@ def _score_batch(model: Any, prompt: list[int], replies: list[list[int]]) -> lis
 
 
 def _token_log_probs(lm: Any, hidden: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """log p(target) of each row. A trimmed head (insabot/models/output_vocab.py) normalises over its kept ids, as
+    the generation it scores does, for a twentieth of the work; the kept set cannot cover every text (a reply of
+    one's own data, English re-tokenized into a word outside it), so a row whose target is not kept is scored by
+    the full head: the untrimmed model's log-probability, where the trimmed one would say −inf."""
     head = lm.get_output_embeddings()
     softcap = getattr(lm.config, "final_logit_softcapping", None)
-    out = []
+    if not isinstance(head, TrimmedHead):
+        return _log_probs(head, hidden, targets, softcap)
+    columns = head.positions(targets)
+    kept = columns >= 0
+    out = torch.empty(len(targets), device=hidden.device)
+    out[kept] = _log_probs(head.kept_logits, hidden[kept], columns[kept], softcap)
+    out[~kept] = _log_probs(head.full, hidden[~kept], targets[~kept], softcap)
+    return out
+
+
+def _log_probs(
+    head: Callable[[torch.Tensor], torch.Tensor],
+    hidden: torch.Tensor,
+    columns: torch.Tensor,
+    softcap: float | None,
+) -> torch.Tensor:
+    """The log-softmax of `head`'s logits at `columns`, HEAD_ROWS rows at a time."""
+    out = [hidden.new_zeros(0, dtype=torch.float32)]
     for start in range(0, hidden.shape[0], HEAD_ROWS):
         logits = head(hidden[start : start + HEAD_ROWS]).float()
         if softcap:
             logits = torch.tanh(logits / softcap) * softcap
-        picked = logits.gather(1, targets[start : start + HEAD_ROWS, None]).squeeze(1)
+        picked = logits.gather(1, columns[start : start + HEAD_ROWS, None]).squeeze(1)
         out.append(picked - torch.logsumexp(logits, dim=-1))
     return torch.cat(out)

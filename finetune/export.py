@@ -25,7 +25,10 @@ def base_model_of(run_or_adapter: str) -> str:
 def export_merged(run_or_adapter: str, out: Path, base_model: str | None = None) -> Path:
     loaded = load(
         ModelConfig(
-            base_model=base_model or base_model_of(run_or_adapter), adapter=run_or_adapter, dtype="float32"
+            base_model=base_model or base_model_of(run_or_adapter),
+            adapter=run_or_adapter,
+            dtype="float32",
+            output_vocab="full",  # the exported model is a plain one, whole head included
         ),
         device="cpu",
     )

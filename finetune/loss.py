@@ -8,6 +8,9 @@ When the head is frozen (plain LoRA), the head and the cross-entropy also run ch
 the gradient taken on the spot (the idea of Liger's fused linear cross-entropy): a 1024-token Gemma
 row would otherwise keep ~600 × 262,144 fp32 logits, their log-softmax and its gradient alive at
 once (~2 GB), more than the whole plain-Trainer baseline's peak.
+
+With a trimmed output vocabulary (`model.output_vocab`, insabot/models/output_vocab.py) the head is cut to the
+kept rows first — Gemma's 262,144 to ~12k — and the softmax runs over them, as generation's does.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from insabot.finetune.render import IGNORE
+from insabot.models.output_vocab import TrimmedHead, kept_positions
 
 
 def causal_lm(model: Any) -> Any:
@@ -25,8 +29,13 @@ def causal_lm(model: Any) -> Any:
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
 
-def supervised_loss_sum(model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
-    """(sum of token losses over supervised positions, number of such positions)."""
+def supervised_loss_sum(
+    model: Any, batch: dict[str, torch.Tensor], kept_ids: torch.Tensor | None = None
+) -> tuple[torch.Tensor, int]:
+    """(sum of token losses over supervised positions, number of such positions).
+
+    `kept_ids` (sorted; the trimmed output vocabulary, insabot/models/output_vocab.py) puts only those rows of the
+    head in the softmax, and must hold every supervised token; a loaded model's `TrimmedHead` brings its own."""
     lm = causal_lm(model)
     hidden = lm.get_decoder()(
         input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False
@@ -38,15 +47,49 @@ def supervised_loss_sum(model: Any, batch: dict[str, torch.Tensor]) -> tuple[tor
         return hidden.sum() * 0.0, 0
     head = lm.get_output_embeddings()
     softcap = getattr(lm.config, "final_logit_softcapping", None)
-    supervised_hidden = hidden[:, :-1][keep]
-    if isinstance(head, torch.nn.Linear) and head.bias is None and not head.weight.requires_grad:
-        loss = FrozenHeadCrossEntropy.apply(supervised_hidden, head.weight, targets[keep], softcap)
-        return loss, count
-    # a trainable head (e.g. PEFT's trainable token rows of a tied embedding): plain autograd
-    logits = head(supervised_hidden)
+    supervised_hidden, targets = hidden[:, :-1][keep], targets[keep]
+    if isinstance(head, TrimmedHead):
+        weight, targets = head.kept_weight, _kept_columns(head.kept_ids, targets)
+    elif kept_ids is not None:
+        weight, targets = kept_rows(head, kept_ids), _kept_columns(kept_ids, targets)
+    elif isinstance(head, torch.nn.Linear) and head.bias is None:
+        weight = head.weight
+    else:  # not a plain linear layer (PEFT's trainable token rows on a tied head): its own forward, whole
+        weight = None
+    if weight is not None and not weight.requires_grad:
+        return FrozenHeadCrossEntropy.apply(supervised_hidden, weight, targets, softcap), count
+    # a head that trains: plain autograd
+    logits = head(supervised_hidden) if weight is None else supervised_hidden @ weight.T
     if softcap:
         logits = torch.tanh(logits / softcap) * softcap
-    return F.cross_entropy(logits.float(), targets[keep], reduction="sum"), count
+    return F.cross_entropy(logits.float(), targets, reduction="sum"), count
+
+
+def kept_rows(head: Any, kept_ids: torch.Tensor) -> torch.Tensor:
+    """The rows `kept_ids` of the weight `head` multiplies by, differentiable where it trains: a linear head's
+    own, or, for PEFT's trainable tokens on a tied head, the frozen rows with the trained ones put in (what
+    `TrainableTokensLayer.get_merged_weights` does for all 262k rows of Gemma, a 671 MB copy per call)."""
+    from peft.utils import TrainableTokensWrapper  # only training has PEFT heads; importing it takes ~2 s
+
+    if isinstance(head, torch.nn.Linear) and head.bias is None:
+        return head.weight[kept_ids]
+    if not isinstance(head, TrainableTokensWrapper):
+        raise TypeError(f"model.output_vocab=trimmed cannot slice this output head; use full: {head}")
+    layer = head.token_adapter
+    rows = layer.base_layer.weight[kept_ids]
+    for adapter in layer.active_adapters:
+        positions = kept_positions(kept_ids, torch.tensor(layer.token_indices[adapter], device=rows.device))
+        inside = positions >= 0
+        rows = rows.index_copy(0, positions[inside], layer.trainable_tokens_delta[adapter][inside])
+    return rows
+
+
+def _kept_columns(kept_ids: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    columns = kept_positions(kept_ids, targets)
+    if bool((columns < 0).any()):
+        missing = sorted(set(targets[columns < 0].tolist()))[:5]
+        raise ValueError(f"supervised token ids {missing} are outside the trimmed output vocabulary")
+    return columns
 
 
 class FrozenHeadCrossEntropy(torch.autograd.Function):

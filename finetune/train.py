@@ -2,8 +2,9 @@
 
 Why not transformers' Trainer or TRL: the speed on CPU comes from (1) best-fit packing with
 per-conversation position ids and attention computed per conversation (finetune/attention.py),
-(2) running the LM head only on supervised positions and (3) bf16 autocast; (2) means owning the
-loss, and with it the loop is ~the same length as the Trainer configuration would be.
+(2) running the LM head only on supervised positions, and for Gemma only on the kept output vocabulary,
+and (3) bf16 autocast; (2) means owning the loss, and with it the loop is ~the same length as the Trainer
+configuration would be.
 
 Run directory (train.output_dir): config.yaml, metrics.jsonl, checkpoints/step-N (atomic, resumable),
 adapter/ (final LoRA + tokenizer + chat template), loss.png, README.md (model card).
@@ -28,12 +29,13 @@ from insabot.config import Config, dump_config
 from insabot.errors import InsabotError
 from insabot.finetune.attention import use_packed_attention
 from insabot.finetune.conversations import CORPUS_DIR, Conversation
-from insabot.finetune.loss import supervised_loss_sum
+from insabot.finetune.loss import causal_lm, supervised_loss_sum
 from insabot.finetune.packing import Packed, collate, pack
-from insabot.finetune.render import Example, render
+from insabot.finetune.render import IGNORE, Example, render
 from insabot.finetune.sources import load_source, require_conversations
 from insabot.finetune.splits import assign_splits, load_frozen
 from insabot.models.loading import atomic_directory, resolve
+from insabot.models.output_vocab import output_vocab_ids, trims
 
 CHECKPOINTS = "checkpoints"
 
@@ -237,14 +239,19 @@ def load_checkpoint(path: Path, model, optimizer, scheduler) -> dict:
 
 @torch.no_grad()
 def evaluate(
-    model, batches: list[list[Packed]], pad_id: int, autocast: torch.dtype | None, device: str
+    model,
+    batches: list[list[Packed]],
+    pad_id: int,
+    autocast: torch.dtype | None,
+    device: str,
+    kept_ids: torch.Tensor | None = None,
 ) -> float:
     model.eval()
     total, count = 0.0, 0
     for batch in batches:
         tensors = {k: v.to(device) for k, v in collate(batch, pad_id).items()}
         with _autocast(device, autocast):
-            loss_sum, n = supervised_loss_sum(model, tensors)
+            loss_sum, n = supervised_loss_sum(model, tensors, kept_ids)
         total, count = total + float(loss_sum), count + n
     model.train()
     return total / max(count, 1)
@@ -281,6 +288,18 @@ def prepare_data(config: Config, conversations: list[Conversation], tokenizer: A
     return TrainData(
         train_examples, micro_batches(val_examples, config), truncated, val_truncated, len(val_examples)
     )
+
+
+def training_output_vocab(config: Config, model, tokenizer: Any, data: TrainData, device: str):
+    """The sorted token ids training's loss normalises over when `model.output_vocab` trims this model (else
+    None, the whole head): the kept set generation uses, plus every token the data supervises (a dataset of
+    one's own may hold tokens the bundled texts do not)."""
+    lm = causal_lm(model)
+    if not trims(config.model.output_vocab, lm):
+        return None
+    rows = [*data.train, *(row for batch in data.validation for row in batch)]
+    supervised = {label for row in rows for label in row.labels if label != IGNORE}
+    return torch.tensor(sorted(supervised.union(output_vocab_ids(tokenizer, lm))), device=device)
 
 
 def write_run_header(run_dir: Path, config: Config, data: TrainData, steps: int, autocast) -> None:
@@ -335,6 +354,7 @@ def train_step(
     device: str,
     autocast,
     window: Window,
+    kept_ids: torch.Tensor | None = None,
 ) -> int:
     """Forward and backward over this rank's share of one optimizer step's micro-batches; returns the
     step's supervised token count (the loss is normalised by it, summed over every rank's batches)."""
@@ -344,7 +364,7 @@ def train_step(
     for tensors in collated[dist.rank :: dist.world]:
         tensors = {k: v.to(device) for k, v in tensors.items()}
         with _autocast(device, autocast):
-            loss_sum, count = supervised_loss_sum(model, tensors)
+            loss_sum, count = supervised_loss_sum(model, tensors, kept_ids)
         (loss_sum / max(step_supervised, 1)).backward()
         window.loss += float(loss_sum.detach())
         window.supervised += count
@@ -373,6 +393,7 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
     model, tokenizer = build_model(config, device)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     data = prepare_data(config, conversations, tokenizer)
+    kept_ids = training_output_vocab(config, model, tokenizer, data, device)
     micro_per_step = config.train.grad_accum * dist.world
     steps_per_epoch = max(1, len(batches_for_epoch(data.train, config, 0)) // micro_per_step)
     total_steps = config.train.max_steps or max(1, math.ceil(steps_per_epoch * config.train.epochs))
@@ -401,7 +422,7 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
             state["batch_in_epoch"] = 0
             epoch_batches = batches_for_epoch(data.train, config, state["epoch"])
         step_batches = epoch_batches[state["batch_in_epoch"] : state["batch_in_epoch"] + micro_per_step]
-        step_supervised = train_step(model, step_batches, pad_id, dist, device, autocast, window)
+        step_supervised = train_step(model, step_batches, pad_id, dist, device, autocast, window, kept_ids)
         dist.sum_gradients(trainable)
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
@@ -422,7 +443,9 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
         # A dataset too small to hold out a validation split (one exported chat) has no eval loss.
         if data.validation and (step % config.train.eval_every == 0 or last):
             record = record or {"step": step}
-            record["eval_loss"] = round(evaluate(model, data.validation, pad_id, autocast, device), 4)
+            record["eval_loss"] = round(
+                evaluate(model, data.validation, pad_id, autocast, device, kept_ids), 4
+            )
         if dist.main and record:
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()

@@ -39,6 +39,11 @@ class ModelConfig:
     """`auto`: float32 on CPU (safest for generation), the checkpoint's dtype on GPU."""
     revision: str | None = None
     trust_remote_code: bool = False
+    output_vocab: Literal["auto", "full", "trimmed"] = "auto"
+    """`trimmed`: the LM head computes logits only for the ~12k tokens a Korean chat writes (Hangul, punctuation,
+    emoji, single ASCII characters, every token of the corpus; insabot/models/output_vocab.py), in generation,
+    reply scoring and training's loss; the input side keeps every token. `auto`: trimmed for Gemma, whose 262k-token
+    head is most of the model, full for the Llama family."""
 
 
 @dataclass

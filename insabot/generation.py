@@ -193,8 +193,22 @@ class Reply:
 def generate_batch(
     model: Any, tokenizer: Any, conversations: list[list[Message]], gen: GenerationConfig
 ) -> list[Reply]:
-    """Replies to several conversations at once: prompts left-padded, with an attention mask so padding
-    is invisible (generate derives position ids from the mask), greedy or sampled per `gen`."""
+    """Replies to several conversations at once, greedy or sampled per `gen` (see `generate_token_ids`)."""
+    ends = set(end_token_ids(tokenizer, model))
+    replies = []
+    for ids in generate_token_ids(model, tokenizer, conversations, gen):
+        stopped = bool(ids) and ids[-1] in ends
+        tokens = ids[:-1] if stopped else ids
+        text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
+        replies.append(Reply(text, len(tokens), "stop" if stopped else "length"))
+    return replies
+
+
+def generate_token_ids(
+    model: Any, tokenizer: Any, conversations: list[list[Message]], gen: GenerationConfig
+) -> list[list[int]]:
+    """Each reply's new token ids, through the end-of-turn/EOS token that ended it, if one did. The prompts are
+    left-padded, with an attention mask so padding is invisible (generate derives position ids from the mask)."""
     ends = end_token_ids(tokenizer, model)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else ends[0]
     prompts = [encode_conversation(tokenizer, c)["input_ids"][0].tolist() for c in conversations]
@@ -209,10 +223,8 @@ def generate_batch(
         output = model.generate(
             input_ids=input_ids, attention_mask=attention_mask, **generate_kwargs(gen, tokenizer, model)
         )
-    replies = []
+    rows = []
     for row in output[:, width:].tolist():
         stop = next((i for i, token in enumerate(row) if token in ends), None)
-        tokens = row if stop is None else row[:stop]
-        finish = "stop" if stop is not None else "length"
-        replies.append(Reply(tokenizer.decode(tokens, skip_special_tokens=True).strip(), len(tokens), finish))
-    return replies
+        rows.append(row if stop is None else row[: stop + 1])
+    return rows

@@ -252,8 +252,13 @@ def tiny_config(tiny_dir, data, out, **train):
     return load_config(None, overrides)
 
 
-def test_training_lowers_the_loss_and_writes_the_run(tiny_dir, tiny_data, tmp_path):
-    run = train_module.train(tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=12), progress=False)
+@pytest.mark.parametrize("output_vocab", ["full", "trimmed"])
+def test_training_lowers_the_loss_and_writes_the_run(tiny_dir, tiny_data, tmp_path, output_vocab):
+    config = tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=12)
+    config.model.output_vocab = (
+        output_vocab  # trimmed: the loss over the kept ids (tests/test_output_vocab.py)
+    )
+    run = train_module.train(config, progress=False)
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     losses = [m["loss"] for m in metrics if "loss" in m]
     evals = [m["eval_loss"] for m in metrics if "eval_loss" in m]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from insabot.models.loading import LoadedModel
+from insabot.models.output_vocab import TrimmedHead
 
 
 def describe(loaded: LoadedModel) -> dict[str, Any]:
@@ -12,6 +13,7 @@ def describe(loaded: LoadedModel) -> dict[str, Any]:
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     config = base.config
     first_param = next(model.parameters())
+    head = base.get_output_embeddings()
     return {
         "name": loaded.source.spec,
         "source": loaded.source.kind,
@@ -21,6 +23,7 @@ def describe(loaded: LoadedModel) -> dict[str, Any]:
         "dtype": str(first_param.dtype).removeprefix("torch."),
         "device": str(first_param.device),
         "vocab_size": config.vocab_size,
+        "output_tokens": len(head.kept_ids) if isinstance(head, TrimmedHead) else config.vocab_size,
         "context_length": getattr(config, "max_position_embeddings", None),
         "chat_template": bool(loaded.tokenizer.chat_template),
         "adapter": loaded.adapter,

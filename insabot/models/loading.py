@@ -260,8 +260,11 @@ def default_device() -> str:
 
 
 def load(config: ModelConfig, *, device: str | None = None, progress: bool = False) -> LoadedModel:
-    """Load base model (+ adapter) and tokenizer for inference, in eval mode."""
+    """Load base model (+ adapter) and tokenizer for inference, in eval mode, its output head trimmed as
+    `config.output_vocab` says."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from insabot.models.output_vocab import output_vocab_ids, trim_output_head, trims
 
     started = time.perf_counter()
     device = device or default_device()
@@ -283,6 +286,8 @@ def load(config: ModelConfig, *, device: str | None = None, progress: bool = Fal
     if config.adapter:
         model = attach_adapter(model, config.adapter)
     model.to(device).eval()
+    if trims(config.output_vocab, model):
+        trim_output_head(model, output_vocab_ids(tokenizer, model))
     return LoadedModel(model, tokenizer, source, config.adapter, time.perf_counter() - started)
 
 
