@@ -17,11 +17,11 @@ from typing import Any
 
 from insabot.chat import build_conversation, canonical_tone, system_prompt_for, unknown_tone_message
 from insabot.config import Config, ConfigError, EvalConfig
-from insabot.eval.loops import is_loop
 from insabot.eval.metrics import METRICS, SELECTION_METRICS
 from insabot.generation import generate_batch
 from insabot.korean.analyze import analyze
 from insabot.korean.locality import HANGUL_SYLLABLE
+from insabot.korean.loops import is_loop
 from insabot.korean.speech_level import tone_ok
 from insabot.models.loading import LoadedModel
 from insabot.textio import InputError, read_jsonl
@@ -103,11 +103,12 @@ def run_probes(
 ) -> tuple[list[dict], float]:
     from tqdm.auto import tqdm
 
-    # Greedy with a fixed seed: the same model gives the same report every time.
+    # Greedy with a fixed seed: the same model gives the same report every time. Reranking samples its
+    # candidates, each with its own seeded RNG, so it stays as repeatable.
     gen = dataclasses.replace(
         config.generation,
         max_new_tokens=config.eval.max_new_tokens,
-        do_sample=False,
+        do_sample=config.generation.candidates > 1,
         seed=config.generation.seed or 0,
     )
     started = time.perf_counter()
@@ -124,7 +125,9 @@ def run_probes(
             for p in batch
         ]
         for probe, reply in zip(
-            batch, generate_batch(loaded.model, loaded.tokenizer, conversations, gen), strict=True
+            batch,
+            generate_batch(loaded.model, loaded.tokenizer, conversations, gen, [p.category for p in batch]),
+            strict=True,
         ):
             rows.append(
                 {

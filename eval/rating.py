@@ -18,7 +18,7 @@ from itertools import combinations
 from pathlib import Path
 
 from insabot.chat import TONE_LABELS, canonical_tone
-from insabot.eval.loops import has_repeated_unit
+from insabot.korean.loops import has_repeated_unit
 from insabot.textio import InputError, read_jsonl, write_jsonl_atomic
 
 SCORES = (0, 1, 2)

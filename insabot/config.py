@@ -58,6 +58,15 @@ class GenerationConfig:
     """True: transformers' stock penalty, end-of-turn/EOS included. Only for comparison: tuned models
     then stop less often (the README's stopping table measures it)."""
     seed: int | None = None
+    candidates: int = 1
+    """Replies sampled per message where nothing streams (`insabot generate`, the eval): the best of them by
+    relevance, after dropping looped, empty and wrong-tone ones, is the answer (insabot/rerank.py). 1 = no
+    reranking. Above 1 it needs do_sample; each candidate gets its own RNG seeded from (seed, its index)."""
+    rerank_lambda: float = 0.75
+    """λ of the reranker's relevance, mean log P(reply | conversation) − λ · mean log P(reply | an empty user
+    turn). Reply selection (eval/selection.py) picks λ by validation MRR and reports it as `pmi_lambda`: 0.75–1.0
+    for the default model. 0.75, the lower end: the null term rewards replies that are unlikely anywhere, and
+    the less of it, the less a rare, off-register candidate gains over a plain fitting one."""
 
 
 @dataclass

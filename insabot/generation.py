@@ -1,4 +1,5 @@
-"""Streaming generation shared by the web chat, the terminal chat and (later) batch generation and eval."""
+"""Generation shared by the web chat, the terminal chat, batch generation and eval: streamed for the chats,
+in batches (optionally reranked, insabot/rerank.py) for the rest."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ from transformers import (
     LogitsProcessorList,
     StoppingCriteria,
     StoppingCriteriaList,
+    TemperatureLogitsWarper,
     TextIteratorStreamer,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
 )
 
 from insabot.chat import Message
-from insabot.config import GenerationConfig
+from insabot.config import ConfigError, GenerationConfig
 
 # Chat templates close a turn with one of these; whichever the vocabulary has also ends generation.
 # (HyperCLOVA X SEED writes `<|im_end|><|endofturn|>` and its model card stops at `<|endofturn|>`.)
@@ -190,13 +194,111 @@ class Reply:
     """`stop` (an end-of-turn/EOS token ended it) or `length` (max_new_tokens reached)."""
 
 
+class SeededSampling(LogitsProcessor):
+    """Samples each row's next token with that row's own RNG, and leaves only it possible (greedy then picks it).
+
+    `generate` samples a batch from one RNG stream, so a row's draws depend on the rows beside it; with a
+    generator per row, candidate j is the same reply whether it is sampled alone or in a batch of N (up to
+    floating-point differences between batched and unbatched logits). It runs after the repetition penalty, and
+    applies temperature, top-k and top-p as `generate`'s own sampling would."""
+
+    def __init__(self, seeds: Sequence[int], gen: GenerationConfig, top_k: int | None, device: Any):
+        self.generators = [torch.Generator(device=device).manual_seed(seed) for seed in seeds]
+        self.warpers = LogitsProcessorList([TemperatureLogitsWarper(gen.temperature)])
+        if top_k:
+            self.warpers.append(TopKLogitsWarper(top_k))
+        if gen.top_p < 1.0:
+            self.warpers.append(TopPLogitsWarper(gen.top_p))
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        probs = torch.softmax(self.warpers(input_ids, scores).float(), dim=-1)
+        picked = torch.cat(
+            [torch.multinomial(row, 1, generator=g) for row, g in zip(probs, self.generators, strict=True)]
+        )
+        only = torch.full_like(scores, -torch.inf)
+        return only.scatter_(1, picked[:, None], 0.0)
+
+
+def candidate_seed(seed: int, index: int) -> int:
+    """The RNG seed of candidate `index` under generation seed `seed` (int tuples hash alike in every process)."""
+    return hash((seed, index)) & (2**63 - 1)
+
+
+def seeded_sampling_kwargs(
+    kwargs: dict[str, Any], gen: GenerationConfig, model: Any, seeds: Sequence[int]
+) -> dict[str, Any]:
+    """`kwargs` (from `generate_kwargs`) turned into per-row seeded sampling: `SeededSampling` samples, and
+    `generate`'s greedy step takes its token. Top-k is the model's own default, as in `generate`'s sampling."""
+    top_k = getattr(model.generation_config, "top_k", None)
+    sampler = SeededSampling(seeds, gen, top_k, model.device)
+    processors = LogitsProcessorList([*kwargs.get("logits_processor", []), sampler])
+    return {
+        **kwargs,
+        "do_sample": False,
+        "temperature": None,
+        "top_p": None,
+        "top_k": None,
+        "logits_processor": processors,
+    }
+
+
+def check_candidates(gen: GenerationConfig) -> None:
+    if gen.candidates < 1:
+        raise ConfigError(f"generation.candidates: {gen.candidates} is below 1")
+    if gen.candidates > 1 and not gen.do_sample:
+        raise ConfigError(
+            "generation.candidates > 1 reranks sampled replies, but generation.do_sample is false (insabot "
+            "generate: add --temperature): greedy decoding would give the same candidate every time"
+        )
+
+
 def generate_batch(
-    model: Any, tokenizer: Any, conversations: list[list[Message]], gen: GenerationConfig
+    model: Any,
+    tokenizer: Any,
+    conversations: list[list[Message]],
+    gen: GenerationConfig,
+    categories: Sequence[str | None] | None = None,
 ) -> list[Reply]:
-    """Replies to several conversations at once, greedy or sampled per `gen` (see `generate_token_ids`)."""
+    """Replies to several conversations at once, greedy or sampled per `gen` (see `generate_token_ids`). With
+    `gen.candidates` > 1 each reply is the reranked best of that many samples (insabot/rerank.py); `categories`
+    (the eval's probe categories), when given, let it drop quote-only replies where quoting is not the job."""
+    check_candidates(gen)
+    if gen.candidates == 1:
+        return decode_replies(model, tokenizer, generate_token_ids(model, tokenizer, conversations, gen))
+    # imported here: the analysers and the scorer load only when a run reranks, not for every chat
+    from insabot.rerank import choose, pmi_relevance
+
+    relevance = pmi_relevance(model, tokenizer, gen.rerank_lambda)
+    return [
+        choose(options, conversation, relevance, category)
+        for options, conversation, category in zip(
+            sample_candidates(model, tokenizer, conversations, gen),
+            conversations,
+            categories or [None] * len(conversations),
+            strict=True,
+        )
+    ]
+
+
+def sample_candidates(
+    model: Any, tokenizer: Any, conversations: list[list[Message]], gen: GenerationConfig
+) -> list[list[Reply]]:
+    """`gen.candidates` sampled replies to each conversation, all in one batch. Candidate j is sampled with an
+    RNG seeded from (`gen.seed`, j), so it does not depend on the batch; without a seed, the base seed is drawn
+    from torch's RNG (so `torch.manual_seed` still makes a run repeatable)."""
+    n = gen.candidates
+    seed = gen.seed if gen.seed is not None else int(torch.randint(2**62, ()).item())
+    rows = [conversation for conversation in conversations for _ in range(n)]
+    seeds = [candidate_seed(seed, j) for _ in conversations for j in range(n)]
+    replies = decode_replies(model, tokenizer, generate_token_ids(model, tokenizer, rows, gen, seeds))
+    return [replies[i : i + n] for i in range(0, len(replies), n)]
+
+
+def decode_replies(model: Any, tokenizer: Any, token_ids: list[list[int]]) -> list[Reply]:
+    """Each row of `generate_token_ids` as a `Reply`, the end-of-turn token that stopped it dropped."""
     ends = set(end_token_ids(tokenizer, model))
     replies = []
-    for ids in generate_token_ids(model, tokenizer, conversations, gen):
+    for ids in token_ids:
         stopped = bool(ids) and ids[-1] in ends
         tokens = ids[:-1] if stopped else ids
         text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
@@ -205,10 +307,15 @@ def generate_batch(
 
 
 def generate_token_ids(
-    model: Any, tokenizer: Any, conversations: list[list[Message]], gen: GenerationConfig
+    model: Any,
+    tokenizer: Any,
+    conversations: list[list[Message]],
+    gen: GenerationConfig,
+    seeds: Sequence[int] | None = None,
 ) -> list[list[int]]:
     """Each reply's new token ids, through the end-of-turn/EOS token that ended it, if one did. The prompts are
-    left-padded, with an attention mask so padding is invisible (generate derives position ids from the mask)."""
+    left-padded, with an attention mask so padding is invisible (generate derives position ids from the mask).
+    `seeds` (one per conversation) samples each row with its own RNG (`SeededSampling`)."""
     ends = end_token_ids(tokenizer, model)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else ends[0]
     prompts = [encode_conversation(tokenizer, c)["input_ids"][0].tolist() for c in conversations]
@@ -217,12 +324,13 @@ def generate_token_ids(
     attention_mask = torch.tensor(
         [[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=model.device
     )
+    kwargs = generate_kwargs(gen, tokenizer, model)
+    if seeds is not None:
+        kwargs = seeded_sampling_kwargs(kwargs, gen, model, seeds)
     if gen.seed is not None:
         torch.manual_seed(gen.seed)
     with torch.inference_mode():
-        output = model.generate(
-            input_ids=input_ids, attention_mask=attention_mask, **generate_kwargs(gen, tokenizer, model)
-        )
+        output = model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
     rows = []
     for row in output[:, width:].tolist():
         stop = next((i for i, token in enumerate(row) if token in ends), None)

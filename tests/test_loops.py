@@ -3,7 +3,7 @@
 import pytest
 
 from insabot.eval.harness import aggregate, score_rows
-from insabot.eval.loops import is_loop
+from insabot.korean.loops import is_loop
 
 CHAT = "위로·공감"
 

@@ -196,7 +196,7 @@ def test_training_loss_over_kept_ids_trains_gemmas_end_of_turn_rows(smol_tokeniz
 def test_reply_scores_normalise_over_kept_ids_and_fall_back_to_the_full_head(tiny, smol_tokenizer):
     """A reply whose tokens are all kept scores as the trimmed model's plain forward pass does (softmax over the
     kept ids); a token outside the kept set is scored by the full head instead of −inf."""
-    from insabot.eval.selection import mean_log_likelihoods, split_tokens
+    from insabot.likelihood import mean_log_likelihoods, split_tokens
 
     model, tokenizer = tiny
     context = conversations()[1]

@@ -61,9 +61,9 @@ def test_real_architecture_builds_and_matches_the_stated_size(name):
 
 @pytest.mark.parametrize("name", HUB_PRESETS)
 def test_template_check_supervises_each_reply_through_its_closing_tokens(name, smol_tokenizer):
-    from insabot.eval.selection import split_tokens
     from insabot.finetune.render import IGNORE, end_of_turn_text, render
     from insabot.generation import end_token_ids
+    from insabot.likelihood import split_tokens
 
     arch = HUB_PRESETS[name]
     tokenizer = tiny_tokenizer(arch, smol_tokenizer)

@@ -14,12 +14,10 @@ from insabot.eval.selection import (
     ItemScores,
     Turn,
     make_items,
-    mean_log_likelihoods,
     model_scorer,
     rank,
     selection_metrics,
     selection_scores,
-    split_tokens,
     summarize,
     turns_of,
 )
@@ -27,6 +25,7 @@ from insabot.finetune.conversations import load_corpus
 from insabot.finetune.loss import reference_token_losses
 from insabot.finetune.render import IGNORE, render
 from insabot.finetune.splits import assign_splits, load_frozen
+from insabot.likelihood import mean_log_likelihoods, split_tokens
 
 K = 10
 
