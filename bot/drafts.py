@@ -55,9 +55,12 @@ def reply_drafts(snippet: str, settings: ChatSettings, loaded: LoadedModel) -> l
         {"role": "system", "content": settings.system_prompt},
         {"role": "user", "content": drafts_request(pairs)},
     ]
+    # one candidate: reranking seeds candidates by their index alone, so three copies of the conversation would
+    # get the same reranked draft three times
     gen = dataclasses.replace(
         settings.generation,
         do_sample=True,
+        candidates=1,
         max_new_tokens=min(settings.generation.max_new_tokens, DRAFT_MAX_NEW_TOKENS),
     )
     replies = generate_batch(loaded.model, loaded.tokenizer, [conversation] * DRAFT_COUNT, gen)

@@ -142,3 +142,23 @@ def test_reranking_needs_sampling_and_at_least_one_candidate(tiny):
         generate_batch(model, tokenizer, [BANMAL], dataclasses.replace(SAMPLED, do_sample=False))
     with pytest.raises(ConfigError, match="below 1"):
         generate_batch(model, tokenizer, [BANMAL], dataclasses.replace(SAMPLED, candidates=0))
+
+
+def test_reply_drafts_stay_three_samples_when_the_chat_reranks(monkeypatch):
+    from types import SimpleNamespace
+
+    from insabot.bot import drafts
+    from insabot.bot.respond import ChatSettings
+
+    seen: list[GenerationConfig] = []
+
+    def fake_batch(model, tokenizer, conversations, gen):
+        seen.append(gen)
+        return replies(*(f"답장 {i}" for i in range(len(conversations))))
+
+    monkeypatch.setattr(drafts, "generate_batch", fake_batch)
+    settings = ChatSettings(generation=dataclasses.replace(SAMPLED, candidates=8))
+    assert drafts.reply_drafts(
+        "민지: 내일 몇 시?", settings, SimpleNamespace(model=None, tokenizer=None)
+    ) == ["답장 0", "답장 1", "답장 2"]
+    assert [gen.candidates for gen in seen] == [1]
