@@ -19,7 +19,7 @@ from insabot.bot.models import ModelChoice, ModelPool
 from insabot.chat import Message
 from insabot.config import GenerationConfig
 from insabot.errors import InsabotError
-from insabot.generation import encode_conversation, stream_reply
+from insabot.generation import encode_conversation, reranked_reply, stream_reply
 
 SLOT_POLL_S = 0.1
 """How often a request waiting for a generation slot checks whether it was given up."""
@@ -77,7 +77,8 @@ class LocalBackend:
                 return
         try:
             if not stop_event.is_set():
-                yield from stream_reply(loaded.model, loaded.tokenizer, messages, gen, stop_event)
+                reply = reranked_reply if gen.candidates > 1 else stream_reply
+                yield from reply(loaded.model, loaded.tokenizer, messages, gen, stop_event)
         finally:
             self._slots.release()
 

@@ -57,6 +57,7 @@ from insabot.chat import (
 )
 from insabot.config import Config, GenerationConfig, ServeConfig
 from insabot.errors import InsabotError
+from insabot.generation import check_candidates
 
 log = logging.getLogger("insabot.serve")
 FALLBACK_REPLY = "앗, 지금 답장을 못 만들었어 😢 잠시 후에 다시 보내줄래?"
@@ -192,6 +193,9 @@ def generation_for(request: ChatCompletionRequest, base: GenerationConfig) -> Ge
         gen = replace(gen, seed=request.seed)
     if request.repetition_penalty is not None:
         gen = replace(gen, repetition_penalty=request.repetition_penalty)
+    if request.stream or not gen.do_sample:
+        # a streamed reply cannot wait for whole candidates to rerank, and greedy ones would all be the same
+        gen = replace(gen, candidates=1)
     return gen
 
 
@@ -337,6 +341,7 @@ def _generation_error(exc: Exception) -> ApiError:
 
 def create_app(backend: Backend, settings: Settings) -> FastAPI:
     config = settings.config
+    check_candidates(config.generation)  # here, not in the first Kakao user's reply
     chat = ChatSettings.from_config(config)
     app = FastAPI(title="insabot", version="1", docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimit, limit=config.serve.max_body_bytes)

@@ -669,6 +669,7 @@ def _data_kakao(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from insabot.bot.batch import conversations_for, generate_rows, read_prompts
+    from insabot.generation import check_candidates
     from insabot.models.loading import load
     from insabot.textio import write_jsonl_atomic
 
@@ -686,6 +687,7 @@ def _generate(args: argparse.Namespace) -> int:
     args.overrides = [*overrides, *args.overrides]
     config = _resolve_config(args)
     # bad input, over-long prompts included, fails before the model loads
+    check_candidates(config.generation)
     prompts = read_prompts(args.path, config.chat.tone)
     conversations = conversations_for(prompts, args.path, config)
     loaded = load(config.model, progress=True)

@@ -59,9 +59,10 @@ class GenerationConfig:
     then stop less often (the README's stopping table measures it)."""
     seed: int | None = None
     candidates: int = 1
-    """Replies sampled per message where nothing streams (`insabot generate`, the eval): the best of them by
-    relevance, after dropping looped, empty and wrong-tone ones, is the answer (insabot/rerank.py). 1 = no
-    reranking. Above 1 it needs do_sample; each candidate gets its own RNG seeded from (seed, its index)."""
+    """Replies sampled per message where nothing streams (`insabot generate`, the eval, the Kakao skill and
+    non-streamed API requests): the best of them by relevance, after dropping looped, empty and wrong-tone ones,
+    is the answer (insabot/rerank.py). 1 = no reranking. Above 1 it needs do_sample; each candidate gets its own
+    RNG seeded from (seed, its index)."""
     rerank_lambda: float = 0.75
     """λ of the reranker's relevance, mean log P(reply | conversation) − λ · mean log P(reply | an empty user
     turn). Reply selection (eval/selection.py) picks λ by validation MRR and reports it as `pmi_lambda`: 0.75–1.0

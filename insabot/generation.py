@@ -186,6 +186,23 @@ def stream_reply(
         raise failure[0]
 
 
+def reranked_reply(
+    model: Any, tokenizer: Any, messages: list[Message], gen: GenerationConfig, stop_event: threading.Event
+) -> Iterator[str]:
+    """The reranked reply (`gen.candidates` > 1) to one conversation, as one piece once every candidate is
+    sampled and scored: for serving that does not stream. Setting `stop_event` abandons it before the model's
+    next layer, and nothing is yielded (a part of the work is no part of a reply)."""
+    _check_stop_before_layers(model)
+    _generation.stop_event = stop_event
+    try:
+        (reply,) = generate_batch(model, tokenizer, [messages], gen)
+    except _Stopped:
+        return
+    finally:
+        _generation.stop_event = None
+    yield reply.text
+
+
 @dataclass(frozen=True)
 class Reply:
     text: str
@@ -243,6 +260,7 @@ def seeded_sampling_kwargs(
 
 
 def check_candidates(gen: GenerationConfig) -> None:
+    """Refuse candidate settings that cannot rerank (a ConfigError naming the key)."""
     if gen.candidates < 1:
         raise ConfigError(f"generation.candidates: {gen.candidates} is below 1")
     if gen.candidates > 1 and not gen.do_sample:

@@ -5,6 +5,7 @@ seeded candidates do not depend on the batch, and candidates = 1 is plain genera
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -145,8 +146,6 @@ def test_reranking_needs_sampling_and_at_least_one_candidate(tiny):
 
 
 def test_reply_drafts_stay_three_samples_when_the_chat_reranks(monkeypatch):
-    from types import SimpleNamespace
-
     from insabot.bot import drafts
     from insabot.bot.respond import ChatSettings
 
@@ -162,3 +161,49 @@ def test_reply_drafts_stay_three_samples_when_the_chat_reranks(monkeypatch):
         "민지: 내일 몇 시?", settings, SimpleNamespace(model=None, tokenizer=None)
     ) == ["답장 0", "답장 1", "답장 2"]
     assert [gen.candidates for gen in seen] == [1]
+
+
+def test_the_api_reranks_only_non_streamed_sampled_requests():
+    from insabot.bot.server import ChatCompletionRequest, generation_for
+
+    messages = [{"role": "user", "content": "야"}]
+
+    def candidates(**request) -> int:
+        return generation_for(ChatCompletionRequest(messages=messages, **request), SAMPLED).candidates
+
+    assert candidates() == 4
+    assert candidates(stream=True) == 1
+    assert candidates(temperature=0) == 1
+
+
+def test_the_local_backend_answers_a_reranking_request_with_the_reranked_reply(tiny_dir, tiny):
+    import threading
+
+    from insabot.bot.backends import LocalBackend
+    from insabot.bot.models import ModelChoice, ModelPool
+    from insabot.config import ModelConfig
+    from insabot.generation import reranked_reply
+
+    model, tokenizer = tiny
+    choice = ModelChoice(str(tiny_dir))
+    pool = ModelPool(
+        ModelConfig(base_model=str(tiny_dir)),
+        [choice],
+        loader=lambda c: SimpleNamespace(model=model, tokenizer=tokenizer),
+    )
+    backend = LocalBackend(pool, concurrency=1)
+    pieces = list(backend.stream(backend.model_ids()[0], BANMAL, SAMPLED, threading.Event()))
+    assert pieces == [generate_batch(model, tokenizer, [BANMAL], SAMPLED)[0].text]
+    stopped = threading.Event()
+    stopped.set()  # given up before it began: no candidate is generated, and no reply is given
+    assert list(reranked_reply(model, tokenizer, BANMAL, SAMPLED, stopped)) == []
+
+
+def test_serving_refuses_candidates_it_cannot_rerank():
+    from insabot.bot.server import Settings, create_app
+    from insabot.config import Config
+
+    config = Config()
+    config.generation = dataclasses.replace(SAMPLED, do_sample=False)
+    with pytest.raises(ConfigError, match="do_sample"):
+        create_app(object(), Settings(config))
