@@ -207,3 +207,15 @@ def test_serving_refuses_candidates_it_cannot_rerank():
     config.generation = dataclasses.replace(SAMPLED, do_sample=False)
     with pytest.raises(ConfigError, match="do_sample"):
         create_app(object(), Settings(config))
+
+
+def test_generate_refuses_greedy_candidates_before_a_model_loads(tmp_path, capsys):
+    from insabot.cli import main
+
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("야 뭐해\n", encoding="utf-8")
+    # the model does not exist: the refusal must come before anything tries to load it
+    code = main(
+        ["generate", str(prompts), "--model", str(tmp_path / "nowhere"), "--set", "generation.candidates=3"]
+    )
+    assert code == 2 and "do_sample" in capsys.readouterr().err
