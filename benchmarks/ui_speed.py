@@ -17,7 +17,7 @@ import dataclasses
 import statistics
 import time
 
-from common import free_port
+from common import TokenClock, free_port
 
 from insabot.bot.models import ModelChoice, ModelPool
 from insabot.bot.respond import ChatSettings, respond
@@ -26,22 +26,6 @@ from insabot.config import load_config
 from insabot.generation import encode_conversation, generate_kwargs
 
 PROMPT = "야, 이거 어때?"
-
-
-class TokenClock:
-    """A streamer that records the time of each generated token (the prompt arrives first, as one put)."""
-
-    def __init__(self):
-        self.times: list[float] = []
-        self.seen_prompt = False
-
-    def put(self, value):
-        if self.seen_prompt:
-            self.times.append(time.perf_counter())
-        self.seen_prompt = True
-
-    def end(self):
-        pass
 
 
 def plain_generate(loaded, settings: ChatSettings) -> tuple[float, float, int]:
