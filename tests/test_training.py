@@ -25,6 +25,18 @@ CONVERSATION = [
 ]
 
 
+def test_the_end_of_turn_text_is_found_once_per_tokenizer(smol_tokenizer, monkeypatch):
+    import insabot.finetune.render as render_module
+
+    calls = []
+    find = render_module._find_end_of_turn_text
+    monkeypatch.setattr(render_module, "_END_OF_TURN", type(render_module._END_OF_TURN)())
+    monkeypatch.setattr(render_module, "_find_end_of_turn_text", lambda t: calls.append(t) or find(t))
+    examples = [render(smol_tokenizer, CONVERSATION, 1000) for _ in range(5)]
+    assert len(calls) == 1
+    assert examples[0] == examples[4]
+
+
 def test_labels_cover_exactly_the_assistant_replies_and_end_of_turn(smol_tokenizer):
     example = render(smol_tokenizer, CONVERSATION, 1000)
     runs, current = [], None
