@@ -291,8 +291,8 @@ def evaluate_model(config: Config, progress: bool = True) -> tuple[dict[str, Any
 
 
 def test_split_selection(loaded: LoadedModel, config: Config) -> dict[str, Any] | None:
-    """Reply selection on the frozen test split (eval/selection.py), timed; None when switched off."""
-    from insabot.eval.selection import corpus_selection
+    """Reply selection on the frozen test split (insabot/selection.py), timed; None when switched off."""
+    from insabot.selection import corpus_selection
 
     if config.eval.selection_turns == 0:
         return None

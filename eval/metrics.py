@@ -32,5 +32,5 @@ METRICS: dict[str, bool] = {
     "seconds_per_hangul_syllable": True,
 }
 SELECTION_METRICS = tuple(name for name in METRICS if name.startswith("selection_"))
-"""Reply selection's (eval/selection.py): measured on the corpus, not on the probes' replies."""
+"""Reply selection's (insabot/selection.py): measured on the corpus, not on the probes' replies."""
 LOWER_IS_BETTER = frozenset(name for name, lower in METRICS.items() if lower)

@@ -34,7 +34,16 @@ def plot_losses(metrics: list[dict], out: Path) -> None:
     axis.set_xlabel("optimizer step")
     axis.set_ylabel("loss")
     axis.grid(alpha=0.3)
-    axis.legend()
+    axis.legend(loc="upper left")
+    hits = [(m["step"], m["val_hits_at_1"]) for m in metrics if "val_hits_at_1" in m]
+    if hits:  # reply selection on a validation slice, on its own 0–1 axis
+        selection = axis.twinx()
+        selection.plot(
+            *zip(*hits, strict=True), marker="s", color="tab:green", label="validation hits@1 (K=10)"
+        )
+        selection.set_ylim(0, 1)
+        selection.set_ylabel("hits@1")
+        selection.legend(loc="upper right")
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)
@@ -91,6 +100,7 @@ insabot chat --model {config.model.base_model} --adapter {run_dir}
 ## Final metrics
 - train loss (last window): {last_train.get("loss")} at step {last_train.get("step")}
 - validation loss (assistant tokens): {last_eval.get("eval_loss")} at step {last_eval.get("step")}
+- validation reply selection (K = 10, chance 0.10, {train.selection_turns} turns): hits@1 {last_eval.get("val_hits_at_1")}, MRR {last_eval.get("val_mrr")}
 - throughput (last window): {last_train.get("tokens_per_s")} tokens/s, {last_train.get("supervised_tokens_per_s")} supervised tokens/s
 
 ![loss](loss.png)

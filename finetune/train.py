@@ -36,6 +36,7 @@ from insabot.finetune.sources import load_source, require_conversations
 from insabot.finetune.splits import assign_splits, load_frozen
 from insabot.models.loading import atomic_directory, resolve
 from insabot.models.output_vocab import output_vocab_ids, trims
+from insabot.selection import selection_scores
 
 CHECKPOINTS = "checkpoints"
 
@@ -257,6 +258,19 @@ def evaluate(
     return total / max(count, 1)
 
 
+def validation_selection(
+    model, tokenizer: Any, data: TrainData, turns: int, autocast: torch.dtype | None
+) -> dict[str, float]:
+    """Reply selection (K = 10) on the first `turns` validation turns, with dropout off."""
+    model.eval()
+    with _autocast(model.device.type, autocast):
+        scores = selection_scores(model, tokenizer, data.validation_conversations, limit=turns)
+    model.train()
+    if scores["hits_at_1"] is None:  # too few validation replies to draw distractors from
+        return {}
+    return {"val_hits_at_1": scores["hits_at_1"], "val_mrr": scores["mrr"]}
+
+
 def _autocast(device: str, dtype: torch.dtype | None):
     return torch.autocast(device.split(":")[0], dtype=dtype or torch.float32, enabled=dtype is not None)
 
@@ -274,7 +288,7 @@ class TrainData:
     """Validation micro-batches (empty when the dataset was too small to hold any out)."""
     truncated_train: int
     truncated_validation: int
-    validation_conversations: int
+    validation_conversations: list[Conversation]
 
 
 def prepare_data(config: Config, conversations: list[Conversation], tokenizer: Any) -> TrainData:
@@ -286,7 +300,7 @@ def prepare_data(config: Config, conversations: list[Conversation], tokenizer: A
     train_examples, truncated = render_all(train_conversations, tokenizer, config.data.max_seq_len)
     val_examples, val_truncated = render_all(splits["validation"], tokenizer, config.data.max_seq_len)
     return TrainData(
-        train_examples, micro_batches(val_examples, config), truncated, val_truncated, len(val_examples)
+        train_examples, micro_batches(val_examples, config), truncated, val_truncated, splits["validation"]
     )
 
 
@@ -308,7 +322,7 @@ def write_run_header(run_dir: Path, config: Config, data: TrainData, steps: int,
     (run_dir / "config.yaml").write_text(dump_config(config), encoding="utf-8")
     data_report = {
         "train_conversations": len(data.train),
-        "validation_conversations": data.validation_conversations,
+        "validation_conversations": len(data.validation_conversations),
         "truncated_train": data.truncated_train,
         "truncated_validation": data.truncated_validation,
         "max_seq_len": config.data.max_seq_len,
@@ -446,6 +460,8 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
             record["eval_loss"] = round(
                 evaluate(model, data.validation, pad_id, autocast, device, kept_ids), 4
             )
+            if config.train.selection_turns:
+                record |= validation_selection(model, tokenizer, data, config.train.selection_turns, autocast)
         if dist.main and record:
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()

@@ -65,7 +65,7 @@ class GenerationConfig:
     RNG seeded from (seed, its index)."""
     rerank_lambda: float = 0.75
     """λ of the reranker's relevance, mean log P(reply | conversation) − λ · mean log P(reply | an empty user
-    turn). Reply selection (eval/selection.py) picks λ by validation MRR and reports it as `pmi_lambda`: 0.75–1.0
+    turn). Reply selection (insabot/selection.py) picks λ by validation MRR and reports it as `pmi_lambda`: 0.75–1.0
     for the default model. 0.75, the lower end: the null term rewards replies that are unlikely anywhere, and
     the less of it, the less a rare, off-register candidate gains over a plain fitting one."""
 
@@ -122,6 +122,10 @@ class TrainConfig:
     seed: int = 0
     log_every: int = 10
     eval_every: int = 100
+    selection_turns: int = 32
+    """At every evaluation, also rank each of this many validation turns' true reply among 9 distractors
+    (hits@1, MRR: the eval's reply selection on a slice, so a run's curve shows sense and not only loss);
+    0 = off."""
     save_every: int = 100
     keep_checkpoints: int = 2
 
@@ -144,7 +148,7 @@ class EvalConfig:
     perplexity_conversations: int | None = None
     """Test-split conversations for perplexity (None = all, 0 = skip)."""
     selection_turns: int | None = None
-    """Test-split turns for reply selection (eval/selection.py; None = all, 0 = skip); λ is chosen on as many
+    """Test-split turns for reply selection (insabot/selection.py; None = all, 0 = skip); λ is chosen on as many
     validation turns."""
     selection_k: int = 10
     """Candidates per turn in reply selection: the true reply and K−1 distractors (chance hits@1 = 1/K)."""

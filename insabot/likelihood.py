@@ -1,5 +1,5 @@
 """How likely a model finds a reply after a conversation: mean log-probability per token of the reply and its
-end-of-turn token, as training supervises it. Reply selection (eval/selection.py) ranks true replies against
+end-of-turn token, as training supervises it. Reply selection (insabot/selection.py) ranks true replies against
 distractors with it; reranked decoding (insabot/rerank.py) ranks sampled candidates."""
 
 from __future__ import annotations

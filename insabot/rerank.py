@@ -2,7 +2,7 @@
 
 A small tuned model's single sample is often a loop, the wrong speech level, or a reply that would fit any
 message. The candidates that loop (insabot/korean/loops.py), are empty, or miss the tone the system prompt asks
-for are dropped; the rest are ranked by relevance as reply selection (eval/selection.py) defines it, PMI:
+for are dropped; the rest are ranked by relevance as reply selection (insabot/selection.py) defines it, PMI:
 mean log P(reply | conversation) − λ · mean log P(reply | the same system prompt and an empty user turn), so a
 generic "ㅋㅋ 인정" that fits anything gains nothing from it. Whole candidates are needed, so only the paths
 that do not stream rerank (`generation.generate_batch`).

@@ -1,4 +1,4 @@
-"""Reply selection (eval/selection.py): the candidates, the tie-exact ranking, λ chosen on validation only,
+"""Reply selection (insabot/selection.py): the candidates, the tie-exact ranking, λ chosen on validation only,
 and the cached, reply-only log-likelihood against a plain full-logits pass on tiny Llama and Gemma models."""
 
 from __future__ import annotations
@@ -9,7 +9,12 @@ import pytest
 import torch
 from tolerance import assert_sums_close
 
-from insabot.eval.selection import (
+from insabot.finetune.conversations import load_corpus
+from insabot.finetune.loss import reference_token_losses
+from insabot.finetune.render import IGNORE, render
+from insabot.finetune.splits import assign_splits, load_frozen
+from insabot.likelihood import mean_log_likelihoods, split_tokens
+from insabot.selection import (
     Item,
     ItemScores,
     Turn,
@@ -21,11 +26,6 @@ from insabot.eval.selection import (
     summarize,
     turns_of,
 )
-from insabot.finetune.conversations import load_corpus
-from insabot.finetune.loss import reference_token_losses
-from insabot.finetune.render import IGNORE, render
-from insabot.finetune.splits import assign_splits, load_frozen
-from insabot.likelihood import mean_log_likelihoods, split_tokens
 
 K = 10
 

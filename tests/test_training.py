@@ -292,6 +292,36 @@ def test_training_lowers_the_loss_and_writes_the_run(tiny_dir, tiny_data, tmp_pa
         train_module.train(tiny_config(tiny_dir, tiny_data, run, max_steps=12), progress=False)
 
 
+def test_each_evaluation_records_reply_selection_on_validation_turns(
+    tiny_dir, tiny_data, tmp_path, monkeypatch
+):
+    calls = []
+
+    def scores(model, tokenizer, conversations, limit):
+        calls.append((model.training, len(conversations), limit))
+        return {"hits_at_1": 0.25, "mrr": 0.5, "turns": limit}
+
+    monkeypatch.setattr(train_module, "selection_scores", scores)
+    config = tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=8, selection_turns=5)
+    run = train_module.train(config, progress=False)
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    evals = [m for m in metrics if "eval_loss" in m]
+    assert [(m["val_hits_at_1"], m["val_mrr"]) for m in evals] == [(0.25, 0.5), (0.25, 0.5)]
+    assert calls and all(not training and limit == 5 for training, _, limit in calls)  # dropout off
+    assert "hits@1 0.25, MRR 0.5" in (run / "README.md").read_text()
+
+
+def test_validation_selection_ranks_true_replies_with_the_model(tiny):
+    model, tokenizer = tiny
+    validation = assign_splits(load_corpus(), frozen=train_module.load_frozen())["validation"]
+    data = train_module.TrainData([], [], 0, 0, validation)
+    model.train()
+    scores = train_module.validation_selection(model, tokenizer, data, turns=6, autocast=None)
+    assert set(scores) == {"val_hits_at_1", "val_mrr"}
+    assert 0 <= scores["val_hits_at_1"] <= 1 and 0.1 <= scores["val_mrr"] <= 1
+    assert model.training  # back to training mode
+
+
 SHAPES = {
     "messages": [
         {
