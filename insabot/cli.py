@@ -262,6 +262,13 @@ def _add_generate_command(commands: argparse._SubParsersAction) -> None:
     generate.add_argument(
         "--top-p", type=float, default=None, help="nucleus sampling threshold (with --temperature)"
     )
+    generate.add_argument(
+        "--candidates",
+        type=int,
+        default=None,
+        help="sample this many replies per prompt and keep the best by relevance (with --temperature; "
+        "insabot/rerank.py)",
+    )
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.add_argument("--batch-size", type=int, default=8, help="prompts generated together (default 8)")
     generate.add_argument("--out", default=None, help="output JSONL file (default: standard output)")
@@ -682,6 +689,8 @@ def _generate(args: argparse.Namespace) -> int:
         overrides.append("generation.do_sample=false")
     if args.max_new_tokens is not None:
         overrides.append(f"generation.max_new_tokens={args.max_new_tokens}")
+    if args.candidates is not None:
+        overrides.append(f"generation.candidates={args.candidates}")
     if args.system is not None:
         overrides.append(f"chat.system_prompt={json.dumps(args.system, ensure_ascii=False)}")
     args.overrides = [*overrides, *args.overrides]

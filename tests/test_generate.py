@@ -81,6 +81,35 @@ def test_batch_size_does_not_change_greedy_replies(tiny_dir, tmp_path, capsys):
     assert [r["reply"] for r in one] == [r["reply"] for r in three]
 
 
+def test_candidates_flag_reranks_sampled_replies_and_refuses_greedy(
+    tiny_dir, tmp_path, capsys, no_model_load
+):
+    path = tmp_path / "p.txt"
+    path.write_text("야 뭐해\n", encoding="utf-8")
+    code, rows, err = run(capsys, path, "--model", tiny_dir, "--candidates", 3)
+    assert code == 2 and "generation.candidates > 1 reranks sampled replies" in err and not rows
+
+
+def test_candidates_flag_sets_the_reranker(tiny_dir, tmp_path, capsys, monkeypatch):
+    import insabot.bot.batch
+
+    seen = []
+    generate_rows = insabot.bot.batch.generate_rows
+    monkeypatch.setattr(
+        insabot.bot.batch,
+        "generate_rows",
+        lambda prompts, conversations, loaded, config, *rest: (
+            seen.append(config.generation.candidates)
+            or generate_rows(prompts, conversations, loaded, config, *rest)
+        ),
+    )
+    path = tmp_path / "p.txt"
+    path.write_text("야 뭐해\n", encoding="utf-8")
+    argv = ["--model", tiny_dir, "--max-new-tokens", 4, "--temperature", 0.7, "--candidates", 2]
+    code, rows, _ = run(capsys, path, *argv)
+    assert code == 0 and seen == [2] and len(rows) == 1
+
+
 @pytest.mark.parametrize(
     ("name", "content", "extra", "message"),
     [
