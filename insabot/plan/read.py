@@ -1,0 +1,42 @@
+"""The messages `insabot plan` reads: plain lines (one message each, all at `now`) or a KakaoTalk export (each
+message at its own timestamp, sent by its export name), told apart by the text itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from insabot.chat import nfc
+from insabot.kakao_export import (
+    _HEADER_SAVED,
+    _HEADER_TITLE,
+    _MOBILE_STAMP,
+    _PC_DATE,
+    _PC_MESSAGE,
+    parse_export_lines,
+)
+from insabot.plan.events import Message
+from insabot.plan.when import SEOUL
+
+
+def looks_like_export(lines: list[str]) -> bool:
+    """A KakaoTalk export announces itself: its header, or message and date lines in its layouts."""
+    for line in (line.strip() for line in lines[:200]):
+        if _HEADER_TITLE.match(line) or _HEADER_SAVED.match(line) or _PC_DATE.match(line):
+            return True
+        if _PC_MESSAGE.match(line) or _MOBILE_STAMP.match(line):
+            return True
+    return False
+
+
+def read_messages(text: str, source: str, now: datetime) -> list[Message]:
+    """The messages of `text`. An export is parsed by `insabot.kakao_export` (a line it cannot understand is a
+    `KakaoFormatError` naming `source:line`); otherwise every non-empty line is one message at `now`."""
+    lines = nfc(text).split("\n")
+    now = now.replace(tzinfo=SEOUL) if now.tzinfo is None else now.astimezone(SEOUL)
+    if looks_like_export(lines):
+        return [
+            # a PC-export message before any date line has no date of its own: it is read at `now`
+            Message(m.line, m.text, m.time.replace(tzinfo=SEOUL) if m.time else now, m.sender)
+            for m in parse_export_lines(lines, source)
+        ]
+    return [Message(number, line.strip(), now) for number, line in enumerate(lines, 1) if line.strip()]
