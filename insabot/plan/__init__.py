@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from insabot.errors import InsabotError
 from insabot.plan.events import Event, Message, PlanResult, Skipped, find_events
 from insabot.plan.ics import google_calendar_url, to_ics
 from insabot.plan.read import read_messages
@@ -19,12 +20,14 @@ __all__ = [
     "Event",
     "Message",
     "NoWhen",
+    "PlanInputError",
     "PlanResult",
     "Skipped",
     "When",
     "find_events",
     "google_calendar_url",
     "now_in_seoul",
+    "parse_now",
     "plan_text",
     "read_messages",
     "resolve",
@@ -32,8 +35,23 @@ __all__ = [
 ]
 
 
+class PlanInputError(InsabotError, ValueError):
+    """A reference time that is not ISO 8601 (the message names the flag or field)."""
+
+
 def now_in_seoul() -> datetime:
     return datetime.now(SEOUL)
+
+
+def parse_now(value: str | None, name: str = "now") -> datetime:
+    """An ISO 8601 reference time (without an offset: Asia/Seoul); None is the current time."""
+    if value is None:
+        return now_in_seoul()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise PlanInputError(f"{name}: {value!r} is not an ISO 8601 time (like 2026-12-09T12:00)") from None
+    return parsed.replace(tzinfo=SEOUL) if parsed.tzinfo is None else parsed.astimezone(SEOUL)
 
 
 def plan_text(text: str, now: datetime | None = None, source: str = "<text>") -> PlanResult:

@@ -9,9 +9,12 @@ from insabot.chat import nfc
 from insabot.kakao_export import (
     _HEADER_SAVED,
     _HEADER_TITLE,
+    _MOBILE_DATE,
     _MOBILE_STAMP,
     _PC_DATE,
     _PC_MESSAGE,
+    KakaoFormatError,
+    is_system_line,
     parse_export_lines,
 )
 from insabot.plan.events import Message
@@ -34,9 +37,26 @@ def read_messages(text: str, source: str, now: datetime) -> list[Message]:
     lines = nfc(text).split("\n")
     now = now.replace(tzinfo=SEOUL) if now.tzinfo is None else now.astimezone(SEOUL)
     if looks_like_export(lines):
+        messages = parse_export_lines(lines, source)
+        if not messages:
+            _no_messages(lines, source)
         return [
             # a PC-export message before any date line has no date of its own: it is read at `now`
             Message(m.line, m.text, m.time.replace(tzinfo=SEOUL) if m.time else now, m.sender)
-            for m in parse_export_lines(lines, source)
+            for m in messages
         ]
     return [Message(number, line.strip(), now) for number, line in enumerate(lines, 1) if line.strip()]
+
+
+def _no_messages(lines: list[str], source: str) -> None:
+    """An export header over lines in no layout the parser knows would read as an empty chat: name the first
+    such line instead, so a new export format is an error and not silently no plans."""
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if line and not (_HEADER_TITLE.match(line) or _HEADER_SAVED.match(line) or _PC_DATE.match(line)):
+            if is_system_line(line) or _MOBILE_DATE.match(line):
+                continue
+            raise KakaoFormatError(
+                f"{source}:{number}: a KakaoTalk export header, but this line is in no export layout insabot "
+                f"knows ('[이름] [오후 9:03] …' or '2026년 11월 20일 오후 9:03, 이름 : …'): {line[:80]!r}"
+            )
