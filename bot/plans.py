@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from insabot.chat import normalize_history
-from insabot.plan import Event, PlanResult, plan_text, to_ics
+from insabot.plan import Event, PlanResult, plan_message, to_ics
 
 TABLE_HEADERS = ["줄", "시작", "끝", "제목", "장소", "참여자", "메시지", "참고"]
 WEEKDAY_NAMES = "월화수목금토일"
@@ -60,7 +60,7 @@ def turn_plan(history: Iterable[Mapping[str, Any]] | None, now: datetime | None 
     messages = normalize_history(history)
     if len(messages) < 2 or messages[-1]["role"] != "assistant" or messages[-2]["role"] != "user":
         return None
-    events = plan_text(messages[-2]["content"], now).events
+    events = plan_message(messages[-2]["content"], now)
     return events[0] if events else None
 
 

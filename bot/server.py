@@ -60,7 +60,7 @@ from insabot.config import Config, GenerationConfig, ServeConfig
 from insabot.errors import InsabotError
 from insabot.generation import check_candidates
 from insabot.kakao_export import KakaoFormatError
-from insabot.plan import PlanInputError, parse_now, plan_text, to_ics
+from insabot.plan import PlanInputError, parse_now, plan_message, plan_text, to_ics
 
 log = logging.getLogger("insabot.serve")
 FALLBACK_REPLY = "앗, 지금 답장을 못 만들었어 😢 잠시 후에 다시 보내줄래?"
@@ -536,7 +536,7 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
         callback = _callback_target(skill, config.serve)
         # A plan in the message gets a card after the reply. Reading it takes well under a millisecond, so it
         # costs nothing of the skill's budget.
-        cards = [plan_card(event) for event in plan_text(utterance).events[:1]]
+        cards = [plan_card(event) for event in plan_message(utterance)[:1]]
         messages = await kakao_conversation(utterance, skill.user_id)
         if messages is None:
             return skill_response("메시지가 너무 길어. 짧게 다시 보내줘!")

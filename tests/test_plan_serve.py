@@ -129,3 +129,30 @@ def test_a_long_reply_leaves_room_for_the_card():
     assert card["textCard"]["description"].startswith("🕒 12월 19일 (토)")
     assert "dates=20261219%2F20261220" in card["textCard"]["buttons"][0]["webLinkUrl"]
     assert date(2026, 12, 19).weekday() == 5
+
+
+def test_kakao_export_like_utterance_is_one_message_not_a_format_error(server):
+    utterance = "[민지] [오후 9:03] 내일 저녁 7시에 보자"
+    response = httpx.post(f"{server}/kakao/skill", json=skill_payload(utterance), timeout=30)
+    assert response.status_code == 200
+    assert "textCard" in response.json()["template"]["outputs"][-1]
+
+
+def test_kakao_card_follows_a_reply_that_comes_by_callback(running):
+    from test_server import ScriptedBackend, _inbox_config, callback_receiver
+    from test_server import skill_payload as guide_payload
+
+    backend = ScriptedBackend(delay=0.1)  # slower than the 0.2 s budget: the reply goes to the callback URL
+    with (
+        running(create_app(backend, Settings(_inbox_config(kakao_budget_s=0.2)))) as url,
+        callback_receiver() as (port, received, arrived),
+    ):
+        payload = guide_payload(
+            "내일 저녁 7시에 강남역에서 보자", callback_url=f"http://localhost:{port}/cb/1"
+        )
+        assert httpx.post(f"{url}/kakao/skill", json=payload).json()["useCallback"] is True
+        assert arrived.wait(30), "no callback arrived"
+    (posted,) = received
+    outputs = posted["body"]["template"]["outputs"]
+    assert outputs[0]["simpleText"]["text"] == "오 좋지 ㅋㅋ 성수 가자"
+    assert outputs[-1]["textCard"]["buttons"][0]["label"] == "캘린더에 추가"

@@ -28,6 +28,7 @@ __all__ = [
     "google_calendar_url",
     "now_in_seoul",
     "parse_now",
+    "plan_message",
     "plan_text",
     "read_messages",
     "resolve",
@@ -52,6 +53,12 @@ def parse_now(value: str | None, name: str = "now") -> datetime:
     except ValueError:
         raise PlanInputError(f"{name}: {value!r} is not an ISO 8601 time (like 2026-12-09T12:00)") from None
     return parsed.replace(tzinfo=SEOUL) if parsed.tzinfo is None else parsed.astimezone(SEOUL)
+
+
+def plan_message(text: str, now: datetime | None = None) -> list[Event]:
+    """The events of one chat message (the web chat's and the Kakao skill's user turn): read as one message
+    whatever it looks like, so text pasted from an export is never a format error there."""
+    return find_events([Message(1, text, now or now_in_seoul())]).events
 
 
 def plan_text(text: str, now: datetime | None = None, source: str = "<text>") -> PlanResult:
