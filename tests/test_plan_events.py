@@ -68,7 +68,14 @@ def test_a_later_time_settles_the_day_of_an_earlier_plan():
     assert event.line == 3
     assert event.as_dict()["start"] == "2026-12-12T14:00:00+09:00"
     assert event.place == "성수"
+    assert event.participants == ("민지", "준호")  # a pasted "이름: 메시지" transcript names its senders
+    assert event.text == "2시쯤 어때"
     assert any("1번째 줄" in note for note in event.notes)
+
+
+def test_plain_lines_with_a_colon_are_not_names():
+    result = plan_text("12:30에 보자\n내일 회의", NOW)
+    assert [event.participants for event in result.events] == [(), ()]
 
 
 def test_title_place_and_calendar_link():

@@ -3,6 +3,7 @@ message at its own timestamp, sent by its export name), told apart by the text i
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from insabot.chat import nfc
@@ -20,6 +21,9 @@ from insabot.kakao_export import (
 from insabot.plan.events import Message
 from insabot.plan.when import SEOUL
 
+# "이름: 메시지"; a name starts with no digit, so "12:30에 보자" is not a line of someone called 12
+_NAMED_LINE = re.compile(r"^(?P<sender>[^\d:：\s][^:：]{0,19}?)\s*[:：]\s*(?P<text>.+)$")
+
 
 def looks_like_export(lines: list[str]) -> bool:
     """A KakaoTalk export announces itself: its header, or message and date lines in its layouts."""
@@ -33,7 +37,8 @@ def looks_like_export(lines: list[str]) -> bool:
 
 def read_messages(text: str, source: str, now: datetime) -> list[Message]:
     """The messages of `text`. An export is parsed by `insabot.kakao_export` (a line it cannot understand is a
-    `KakaoFormatError` naming `source:line`); otherwise every non-empty line is one message at `now`."""
+    `KakaoFormatError` naming `source:line`); otherwise every non-empty line is one message at `now`, and when
+    every line is "이름: 메시지" the names are the senders."""
     lines = nfc(text).split("\n")
     now = now.replace(tzinfo=SEOUL) if now.tzinfo is None else now.astimezone(SEOUL)
     if looks_like_export(lines):
@@ -45,7 +50,14 @@ def read_messages(text: str, source: str, now: datetime) -> list[Message]:
             Message(m.line, m.text, m.time.replace(tzinfo=SEOUL) if m.time else now, m.sender)
             for m in messages
         ]
-    return [Message(number, line.strip(), now) for number, line in enumerate(lines, 1) if line.strip()]
+    numbered = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()]
+    named = [_NAMED_LINE.match(line) for _, line in numbered]
+    if len(numbered) >= 2 and all(named):
+        # a pasted transcript ("민지: 토요일에 성수 갈 사람?" on every line): the names are its senders
+        return [
+            Message(n, m["text"], now, m["sender"].strip()) for (n, _), m in zip(numbered, named, strict=True)
+        ]
+    return [Message(number, line, now) for number, line in numbered]
 
 
 def _no_messages(lines: list[str], source: str) -> None:
