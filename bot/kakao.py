@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from insabot.bot.plans import when_text
 from insabot.chat import Message, nfc
 from insabot.config import Tone
 from insabot.plan import Event, google_calendar_url
@@ -124,18 +125,12 @@ def skill_response(text: str, cards: Sequence[dict[str, Any]] = ()) -> dict[str,
 TEXT_CARD_TITLE_MAX = 50
 TEXT_CARD_DESCRIPTION_MAX = 400
 CALENDAR_BUTTON = "캘린더에 추가"
-WEEKDAY_NAMES = "월화수목금토일"
 
 
 def plan_card(event: Event) -> dict[str, Any]:
     """A textCard of the event with a "캘린더에 추가" button: a Google Calendar link, filled in, that the user
     saves with one tap (a skill cannot attach a file)."""
-    start = event.start
-    day = f"{start.month}월 {start.day}일 ({WEEKDAY_NAMES[start.weekday()]})"
-    when = day + (f" {start:%H:%M}" if event.end is None and hasattr(start, "hour") else "")
-    if event.end is not None:
-        when += f" {start:%H:%M}–{event.end:%H:%M}"
-    lines = [f"🕒 {when}"]
+    lines = [f"🕒 {when_text(event)}"]
     if event.place:
         lines.append(f"📍 {event.place}")
     if event.participants:
