@@ -17,8 +17,10 @@ from typing import Any
 
 import httpx
 
+from insabot.bot.plans import when_text
 from insabot.chat import Message, nfc
 from insabot.config import Tone
+from insabot.plan import Event, google_calendar_url
 
 SIMPLE_TEXT_MAX_CHARS = 1000
 """simpleText's text limit; a longer reply is split over several outputs."""
@@ -112,12 +114,36 @@ def split_text(text: str, limit: int = SIMPLE_TEXT_MAX_CHARS, parts: int = MAX_O
     return chunks
 
 
-def skill_response(text: str) -> dict[str, Any]:
-    """A skill response v2.0 with the reply as simpleText outputs and the reset quick reply."""
-    outputs = [{"simpleText": {"text": chunk}} for chunk in split_text(text)] or [
-        {"simpleText": {"text": "…"}}
-    ]
-    return {"version": "2.0", "template": {"outputs": outputs, "quickReplies": QUICK_REPLIES}}
+def skill_response(text: str, cards: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """A skill response v2.0 with the reply as simpleText outputs, then `cards` (the reply gets the outputs
+    they leave), and the reset quick reply."""
+    chunks = split_text(text, parts=MAX_OUTPUTS - len(cards))
+    outputs = [{"simpleText": {"text": chunk}} for chunk in chunks] or [{"simpleText": {"text": "…"}}]
+    return {"version": "2.0", "template": {"outputs": outputs + list(cards), "quickReplies": QUICK_REPLIES}}
+
+
+TEXT_CARD_TITLE_MAX = 50
+TEXT_CARD_DESCRIPTION_MAX = 400
+CALENDAR_BUTTON = "캘린더에 추가"
+
+
+def plan_card(event: Event) -> dict[str, Any]:
+    """A textCard of the event with a "캘린더에 추가" button: a Google Calendar link, filled in, that the user
+    saves with one tap (a skill cannot attach a file)."""
+    lines = [f"🕒 {when_text(event)}"]
+    if event.place:
+        lines.append(f"📍 {event.place}")
+    if event.participants:
+        lines.append("👥 " + ", ".join(event.participants))
+    return {
+        "textCard": {
+            "title": f"📅 {event.title}"[:TEXT_CARD_TITLE_MAX],
+            "description": "\n".join(lines)[:TEXT_CARD_DESCRIPTION_MAX],
+            "buttons": [
+                {"action": "webLink", "label": CALENDAR_BUTTON, "webLinkUrl": google_calendar_url(event)}
+            ],
+        }
+    }
 
 
 def callback_acknowledgement(text: str = CALLBACK_WAITING_TEXT) -> dict[str, Any]:

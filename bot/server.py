@@ -42,6 +42,7 @@ from insabot.bot.kakao import (
     callback_acknowledgement,
     callback_target,
     parse_skill_request,
+    plan_card,
     skill_response,
 )
 from insabot.bot.respond import ChatSettings
@@ -58,6 +59,8 @@ from insabot.chat import (
 from insabot.config import Config, GenerationConfig, ServeConfig
 from insabot.errors import InsabotError
 from insabot.generation import check_candidates
+from insabot.kakao_export import KakaoFormatError
+from insabot.plan import PlanInputError, parse_now, plan_message, plan_text, to_ics
 
 log = logging.getLogger("insabot.serve")
 FALLBACK_REPLY = "앗, 지금 답장을 못 만들었어 😢 잠시 후에 다시 보내줄래?"
@@ -106,6 +109,18 @@ class ChatCompletionRequest(BaseModel):
     """Not OpenAI's, but vLLM's extra field, which `--backend-url` sends: one insabot can front another."""
     stream: bool = False
     n: int = Field(default=1, ge=1, le=1)
+
+
+class PlanRequest(BaseModel):
+    """`POST /v1/plan`: chat text (plain lines or a KakaoTalk export) and the reference time of plain lines."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: str
+    now: str | None = None
+    """ISO 8601; without an offset Asia/Seoul; default the server's current time."""
+    ics: bool = False
+    """Also return the events as an .ics calendar (text)."""
 
 
 class ExposedSkillError(InsabotError):
@@ -454,6 +469,25 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
             "usage": _usage(prompt, completion_tokens),
         }
 
+    @app.post("/v1/plan")
+    async def plan(request: Request, body: PlanRequest):
+        check_api_key(request)
+        try:
+            check_unicode(body.text)
+            now = parse_now(body.now, "now")
+            # off the event loop: a long export takes a moment to read
+            result = await run_in_threadpool(plan_text, nfc(body.text), now, "text")
+        except (ChatInputError, PlanInputError, KakaoFormatError) as exc:
+            raise ApiError(400, str(exc)) from None
+        answer: dict[str, Any] = {
+            "object": "plan",
+            "events": [event.as_dict() for event in result.events],
+            "skipped": [skipped.as_dict() for skipped in result.skipped],
+        }
+        if body.ics:
+            answer["ics"] = to_ics(result.events).decode("utf-8")
+        return answer
+
     async def kakao_conversation(utterance: str, user_id: str) -> list[Message] | None:
         """The skill's conversation within the prompt limit: the oldest remembered exchanges are left out until
         it fits; None when the message alone does not."""
@@ -500,6 +534,9 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
             # A Kakao user sees the skill's answer, not an HTTP status: say what went wrong in the chat.
             return skill_response(f"메시지가 비었거나 너무 길어 (최대 {limit}자). 짧게 다시 보내줘!")
         callback = _callback_target(skill, config.serve)
+        # A plan in the message gets a card after the reply. Reading it takes well under a millisecond, so it
+        # costs nothing of the skill's budget.
+        cards = [plan_card(event) for event in plan_message(utterance)[:1]]
         messages = await kakao_conversation(utterance, skill.user_id)
         if messages is None:
             return skill_response("메시지가 너무 길어. 짧게 다시 보내줘!")
@@ -507,10 +544,11 @@ def create_app(backend: Backend, settings: Settings) -> FastAPI:
         if job is None:
             return skill_response(busy_notice)
         if await job.wait(max(arrived + config.serve.kakao_budget_s - time.monotonic(), 0.0)):
-            return skill_response(_finished_reply(job, memory, skill))
+            return skill_response(_finished_reply(job, memory, skill), cards)
         if callback is not None:
             deadline = arrived + config.serve.kakao_callback_timeout_s
-            keep(asyncio.create_task(_deliver_callback(job, memory, skill, callback, deadline, busy_notice)))
+            delivery = _deliver_callback(job, memory, skill, callback, deadline, busy_notice, cards)
+            keep(asyncio.create_task(delivery))
             return callback_acknowledgement()
         # No (allowed) callback: a part of a reply reads as a reply, so say plainly that it did not come.
         job.stop()
@@ -592,6 +630,7 @@ async def _deliver_callback(
     url: httpx.URL,
     deadline: float,
     busy_notice: str,
+    cards: list[dict[str, Any]],
 ) -> None:
     """POSTs the reply to the callback URL, or the busy notice if the reply is not ready by `deadline`
     (time.monotonic), so that something reaches the user while the URL is valid. Nothing partial is sent or
@@ -600,12 +639,12 @@ async def _deliver_callback(
         text = _finished_reply(job, memory, skill)
     else:
         job.stop()
-        text = busy_notice
+        text, cards = busy_notice, []
     # The URL's path is Kakao's one-time key: logs name the host only. A redirect is not followed, since it
     # could lead anywhere the allowlist does not.
     try:
         async with httpx.AsyncClient(timeout=10, follow_redirects=False) as client:
-            response = await client.post(url, json=skill_response(text))
+            response = await client.post(url, json=skill_response(text, cards))
         log.info("kakao callback to %s: HTTP %s %s", url.host, response.status_code, response.text[:200])
     except httpx.HTTPError as exc:
         log.warning("kakao callback to %s failed: %s", url.host, exc)

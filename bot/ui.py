@@ -24,10 +24,13 @@ from insabot.bot.arena import arena_respond
 from insabot.bot.badges import reply_badges
 from insabot.bot.drafts import reply_drafts
 from insabot.bot.models import ModelPool
+from insabot.bot.plans import TABLE_HEADERS, event_rows, plan_markdown, turn_plan, write_ics
 from insabot.bot.respond import ChatSettings, respond
 from insabot.chat import TONE_LABELS, ChatInputError, normalize_history, system_prompt_for
 from insabot.config import Config, UiConfig
+from insabot.errors import InsabotError
 from insabot.models.loading import ModelLoadError
+from insabot.plan import parse_now, plan_text
 
 EXAMPLES = [
     "야, 이거 어때?",
@@ -36,6 +39,7 @@ EXAMPLES = [
     "주말에 정주행할 드라마 있어?",
     "팀플 조장 걸렸어 ㅠㅠ",
 ]
+PLAN_EXAMPLE = "민지: 토요일에 성수 갈 사람?\n준호: 나 ㄱㄱ 근데 몇 시?\n민지: 2시쯤 어때\n서연: 낼 점심 1시 회의 잊지 마"
 DRAFTS_EXAMPLE = "민지: 이번 주 토요일에 성수 갈 사람?\n준호: 나 ㄱㄱ 근데 몇 시?\n민지: 2시쯤 어때"
 
 # Gradio's textbox submits on the Enter keypress without asking whether an IME is still composing. With a
@@ -243,6 +247,41 @@ class WebChat:
             raise gr.Error(f"답장을 만들 수 없어요: {exc}") from exc
         return first, second, third
 
+    def plan(
+        self, text: str, upload: str | None, now: str = ""
+    ) -> tuple[list[list[Any]], dict[str, Any], str]:
+        """일정 tab: pasted messages or an uploaded export (the upload wins) -> the events table, the .ics
+        download (hidden when there is no event) and a summary line."""
+        source = "붙여넣은 대화"
+        if upload:
+            source = Path(upload).name
+            try:
+                text = Path(upload).read_bytes().decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise gr.Error(f"{source}: UTF-8 텍스트가 아니에요 ({exc.reason})") from None
+        if not (text or "").strip():
+            raise gr.Error("메시지를 붙여넣거나 카톡 내보내기 파일을 올려 주세요")
+        try:
+            result = plan_text(text, parse_now(now or None, "기준 시각"), source)
+        except InsabotError as exc:
+            raise gr.Error(str(exc)) from None
+        rows = event_rows(result)
+        if not result.events:
+            return rows, gr.update(value=None, visible=False), "일정으로 만들 약속을 찾지 못했어요."
+        download = gr.update(value=write_ics(result.events), visible=True)
+        return (
+            rows,
+            download,
+            f"일정 {len(result.events)}개를 찾았어요. .ics 파일을 캘린더 앱에서 가져오세요.",
+        )
+
+    def chat_plan(self, history: list[dict]) -> tuple[str, dict[str, Any]]:
+        """After a reply: the event the user's message settled and its .ics, or nothing."""
+        event = turn_plan(history)
+        if event is None:
+            return "", gr.update(value=None, visible=False)
+        return plan_markdown(event), gr.update(value=write_ics([event]), visible=True)
+
     def export_history(self, history: list[dict], tone: str, system_prompt: str) -> str:
         """The conversation as a JSON dataset of one row (messages format, with its tone so a 존댓말 chat
         is counted as one): `insabot train` and `insabot data check` read it as is."""
@@ -322,6 +361,8 @@ def build_app(web: WebChat) -> gr.Blocks:
                 analytics_enabled=False,
             )
             badges.render()
+            chat_plan = gr.Markdown(elem_id="chat-plan")
+            chat_plan_file = gr.DownloadButton("📅 캘린더에 추가 (.ics)", visible=False, variant="secondary")
         with gr.Tab("아레나"):
             gr.Markdown(
                 "같은 메시지에 두 모델이 동시에 답해요. 기본 모델과 파인튜닝한 모델을 나란히 비교해 보세요."
@@ -348,6 +389,19 @@ def build_app(web: WebChat) -> gr.Blocks:
             snippet = gr.Textbox(DRAFTS_EXAMPLE, lines=6, label="단톡방 대화")
             drafts_go = gr.Button("답장 추천 받기", variant="primary")
             drafts = [gr.Textbox(label=f"추천 {n}", buttons=["copy"], interactive=False) for n in (1, 2, 3)]
+        with gr.Tab("일정"):
+            gr.Markdown(
+                "약속 잡은 대화를 붙여넣거나 카톡 내보내기(.txt)를 올리면 일정 표와 캘린더 파일(.ics)을 만들어요. "
+                "내보내기는 메시지마다 보낸 시각을 기준으로 '내일', '토요일'을 풀어요."
+            )
+            plan_text_box = gr.Textbox(PLAN_EXAMPLE, lines=6, label="대화")
+            with gr.Row():
+                plan_upload = gr.File(label="카톡 내보내기 (.txt)", file_types=[".txt"], type="filepath")
+                plan_now = gr.Textbox("", label="기준 시각 (붙여넣은 줄; 비우면 지금, 예: 2026-12-09T12:00)")
+            plan_go = gr.Button("일정 찾기", variant="primary")
+            plan_summary = gr.Markdown()
+            plan_table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, label="일정")
+            plan_download = gr.DownloadButton(".ics 내려받기", visible=False)
 
         model.change(web.load_model, model, model_status, api_name="load_model")
         app.load(web.load_model, model, model_status, api_visibility="private")
@@ -365,6 +419,16 @@ def build_app(web: WebChat) -> gr.Blocks:
         submit_event = arena_message.submit(**{**arena_args, "api_visibility": "private"})
         arena_stop.click(None, cancels=[arena_event, submit_event])
         drafts_go.click(web.drafts, [snippet, model, *sampling], drafts, api_name="drafts")
+        plan_go.click(
+            web.plan,
+            [plan_text_box, plan_upload, plan_now],
+            [plan_table, plan_download, plan_summary],
+            api_name="plan",
+        )
+        # The chat's state is set once a turn has ended (sent, retried, undone, edited): the reply is complete.
+        chat.chatbot_state.change(
+            web.chat_plan, chat.chatbot_state, [chat_plan, chat_plan_file], api_visibility="private"
+        )
     return app
 
 

@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report_command(commands)
     _add_rate_command(commands)
     _add_analyze_command(commands)
+    _add_plan_command(commands)
     _add_config_command(commands)
     return parser
 
@@ -429,6 +430,30 @@ def _add_analyze_command(commands: argparse._SubParsersAction) -> None:
         help="skip unreadable rows, reporting each on standard error (default: stop at the first)",
     )
     analyze.set_defaults(handler=_analyze)
+
+
+def _add_plan_command(commands: argparse._SubParsersAction) -> None:
+    """`insabot plan`."""
+    plan = commands.add_parser(
+        "plan",
+        help="chat messages that settle a plan -> calendar events (JSONL out, .ics)",
+        description="Find the messages that propose or settle a plan (plain lines, or a KakaoTalk export whose "
+        "messages keep their own timestamps) and write one JSON object per event to standard output: line, "
+        "start (a date, or a datetime with +09:00), end when stated, title, place, participants, text, notes. "
+        "Messages with a time that make no event (a past day, 2월 30일) are reported on standard error.",
+        epilog="examples:\n"
+        "  echo '토요일 저녁 6시에 합정역에서 보자' | insabot plan --now 2026-12-09T12:00\n"
+        "  insabot plan KakaoTalk_chat.txt --ics plans.ics",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plan.add_argument("path", nargs="?", default="-", help="input file, or - for standard input (default)")
+    plan.add_argument(
+        "--now",
+        default=None,
+        help="reference time of plain lines, ISO 8601 (default: now; without an offset: Asia/Seoul)",
+    )
+    plan.add_argument("--ics", default=None, metavar="FILE", help="also write the events as an .ics calendar")
+    plan.set_defaults(handler=_plan)
 
 
 def _add_config_command(commands: argparse._SubParsersAction) -> None:
@@ -872,6 +897,23 @@ def _batches(items, size):
             batch = []
     if batch:
         yield batch
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from insabot.plan import parse_now, plan_text, to_ics
+    from insabot.textio import display_name, read_lines, write_bytes_atomic
+
+    now = parse_now(args.now, "--now")
+    text = "\n".join(line for _, line in read_lines(args.path)).removeprefix("\ufeff")
+    result = plan_text(text, now, display_name(args.path))
+    for event in result.events:
+        print(json.dumps(event.as_dict(), ensure_ascii=False))
+    for skipped in result.skipped:
+        print(f"insabot: note: {display_name(args.path)}:{skipped.line}: {skipped.note}", file=sys.stderr)
+    if args.ics:
+        write_bytes_atomic(to_ics(result.events), args.ics)
+        print(f"insabot: wrote {len(result.events)} event(s) to {args.ics}", file=sys.stderr)
+    return 0
 
 
 def _config_show(args: argparse.Namespace) -> int:

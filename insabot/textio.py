@@ -210,6 +210,12 @@ def _jsonl_rows(
 
 def write_jsonl_atomic(rows: list[dict], path: str | Path) -> None:
     """UTF-8 JSONL written to a temporary file beside `path`, then renamed: never half-written."""
+    data = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
+    write_bytes_atomic(data, path)
+
+
+def write_bytes_atomic(data: bytes, path: str | Path) -> None:
+    """`data` written to a temporary file beside `path`, then renamed: never half-written."""
     import os
     import tempfile
 
@@ -217,9 +223,8 @@ def write_jsonl_atomic(rows: list[dict], path: str | Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, path)

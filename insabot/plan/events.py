@@ -1,0 +1,232 @@
+"""Chat messages that propose or settle a plan, turned into calendar events.
+
+A message becomes an event when it has a plan word (보자, 갈 사람, ㄱㄱ, 회의, 예약 …) and a time expression
+that `insabot.plan.when.resolve` places in the future. Everything else — small talk, a past outing, a plan with
+no day ("담에 술 한잔해") — makes none: a wrong calendar entry is worse than a missing one. A message that only
+gives a time ("2시쯤 어때") takes its day from a plan a few messages before it, and then replaces that plan's
+all-day event, so one settled plan is one event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from insabot.plan.when import NoWhen, When, resolve
+
+_PLAN = re.compile(
+    r"보자|볼래|볼까|봐요|(?<![가-힣])봐(?=[\s~!.ㅎㅋ^]|$)|봬|뵐게|갈게|까지\s*(?:와|올)|가능해|뵈요|뵙|만나|만날|갈래|가자|갈까|갈 ?사람|가실|갑시다|올래|올 ?사람|할래|하자|할까|"
+    r"먹자|먹을래|먹을까|마시자|ㄱㄱ|ㄱ\?|(?<![가-힣])ㄱ$|고고|(?<![가-힣])콜|어때|어떠|어떰|예약|약속|모임|회의|미팅|"
+    r"수업|면접|회식|파티|번개|모이|모여|정모|스터디|공연|콘서트|데이트|여행|놀러|놀자|출발|가기로|하기로|"
+    r"만나기로|보기로|시험|마감|제출|병원|진료|결혼식|돌잔치|집들이|생일|출국|비행기|기차|픽업|데리러|"
+    r"한잔|한 잔|치맥|술\s*(?:ㄱ|마시|먹)|되냐|돼\?|될까|시간 ?돼|가능\?|어디서|몇 ?시|같이|(?<![가-힣])ㄱㄱ"
+)
+# A past tense with a day that says nothing of past or future ("토요일에 갔던 카페") is a memory, not a plan;
+# a settled plan is told in the past tense too ("7시로 예약했어", "만나기로 했어"), and those stay plans.
+_PAST_TENSE = re.compile(
+    r"(?:았|었|였|했|갔|왔|봤|났|줬)(?!으면)(?:어|던|다|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은)\s"
+)
+_SETTLED_PAST = re.compile(r"기로\s*했|예약했|잡았|정했")
+_AGREE = re.compile(
+    r"^(?:(?:나|난|저|전)\s*)?(?:ㅇㅇ|ㅇㅋ|콜|좋아|좋지|오케이|ok|okay|ㄱㄱ|고고|나도|갈게|가능|됨|그래|넵|네|당연|찬성|굿)",
+    re.I,
+)
+ACTIVITIES = [
+    ("회식", "회식"), ("신년회", "신년회"), ("송년회", "송년회"), ("동창회", "동창회"), ("회의", "회의"), ("미팅", "미팅"), ("면접", "면접"), ("수업", "수업"),
+    ("스터디", "스터디"), ("시험", "시험"), ("생일", "생일"), ("파티", "파티"), ("영화", "영화"),
+    ("콘서트", "콘서트"), ("공연", "공연"), ("여행", "여행"), ("데이트", "데이트"), ("브런치", "브런치"),
+    ("점심", "점심"), ("저녁", "저녁"), ("아침", "아침"), ("치맥", "치맥"), ("한잔", "술 약속"),
+    ("한 잔", "술 약속"), ("술", "술 약속"), ("밥", "밥 약속"), ("카페", "카페"), ("번개", "번개"),
+    ("병원", "병원"), ("진료", "병원"), ("예약", "예약"), ("모임", "모임"),
+]  # fmt: skip
+_TIME_WORDS = re.compile(
+    r"^(?:오늘|내일|낼|모레|글피|이번|다음|담|주말|이따|이따가|우리|나|너|같이|다같이|다|또|꼭|먼저|일찍|"
+    r"늦게|빨리|어디|거기|여기|저기|그때|언제|누구|아침|점심|저녁|밤|새벽|오전|오후|낮|\d.*|.*[시일분]|"
+    r".*요일|.*욜)$"
+)
+_PLACE_AT = re.compile(r"(?P<p>[가-힣A-Za-z0-9]+?)(?:\s*(?:앞|근처|쪽|입구))?(?:에서|서\s+(?:보자|만나))")
+_PLACE_GO = re.compile(r"(?P<p>[가-힣A-Za-z0-9]{2,}?)(?:에|으로|로)?\s+(?:갈|가자|가실|가요|가볼|놀러|가서)")
+_STATION = re.compile(r"(?P<p>[가-힣]{1,6}역)(?![가-힣])")
+MEMORY_NOTE = "지난 일을 말하는 것 같아서 일정으로 만들지 않았어요"
+AGREE_WINDOW = 5
+"""Replies that agree to a plan count as its participants within this many messages after it."""
+CARRY_MESSAGES = 5
+"""A time-only message takes its day from a plan at most this many messages before it…"""
+CARRY_WINDOW = timedelta(hours=3)
+"""…and, in an export, sent at most this long before it."""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One chat message to read: its input line, its reference time, who sent it (an export's name, or "")."""
+
+    line: int
+    text: str
+    time: datetime
+    sender: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    line: int
+    start: date | datetime
+    end: datetime | None
+    title: str
+    place: str | None
+    participants: tuple[str, ...]
+    text: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape `insabot plan` prints and `POST /v1/plan` returns."""
+        record: dict[str, Any] = {"line": self.line, "start": self.start.isoformat()}
+        if self.end is not None:
+            record["end"] = self.end.isoformat()
+        record |= {
+            "title": self.title,
+            "place": self.place,
+            "participants": list(self.participants),
+            "text": self.text,
+            "notes": list(self.notes),
+        }
+        return record
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A message that names a time but makes no event, and why (2월 30일, a past day): reported, not dropped."""
+
+    line: int
+    text: str
+    note: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "text": self.text, "note": self.note}
+
+
+@dataclass
+class PlanResult:
+    events: list[Event] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def is_plan(text: str) -> bool:
+    """The message proposes, asks about or settles something to do at some time."""
+    return bool(_PLAN.search(text))
+
+
+def find_events(messages: Iterable[Message]) -> PlanResult:
+    """The events in `messages` (in order), and the plan messages with a time that made none."""
+    messages = list(messages)
+    result = PlanResult()
+    recent: list[tuple[int, Message, Event]] = []  # the plans a later time-only message may refer to
+    for index, message in enumerate(messages):
+        if not is_plan(message.text):
+            continue
+        when = resolve(message.text, message.time)
+        if isinstance(when, NoWhen):
+            if when.note:
+                result.skipped.append(Skipped(message.line, message.text, when.note))
+            continue
+        if _is_memory(message.text, when):
+            result.skipped.append(Skipped(message.line, message.text, MEMORY_NOTE))
+            continue
+        event = _with_participants(_event(message, when), messages[index + 1 : index + 1 + AGREE_WINDOW])
+        earlier = _earlier_plan(recent, index, message) if _took_today(when) else None
+        if earlier is not None:
+            event = _on_day_of(event, earlier, message)
+            if earlier.all_day and earlier in result.events:
+                result.events.remove(earlier)  # "토요일에 갈 사람?" … "2시 어때": one event, at 2시
+        recent.append((index, message, event))
+        result.events.append(event)
+    return result
+
+
+def _took_today(when: When) -> bool:
+    """The day came from nothing in the text: a bare time ("2시쯤 어때") was put on today (or tomorrow)."""
+    return any(note.startswith("날짜가 없") for note in when.notes)
+
+
+def _earlier_plan(recent: list[tuple[int, Message, Event]], index: int, message: Message) -> Event | None:
+    for earlier_index, earlier_message, event in reversed(recent):
+        if index - earlier_index > CARRY_MESSAGES:
+            return None
+        if message.time - earlier_message.time > CARRY_WINDOW:
+            return None
+        if not any(note.startswith("날짜가 없") for note in event.notes):
+            return event
+    return None
+
+
+def _on_day_of(event: Event, earlier: Event, message: Message) -> Event:
+    """`event`'s time of day on the day of the `earlier` plan it answers."""
+    assert isinstance(event.start, datetime)
+    day = earlier.start if earlier.all_day else earlier.start.date()
+    start = datetime.combine(day, event.start.timetz())
+    end = datetime.combine(day, event.end.timetz()) if event.end is not None else None
+    notes = [n for n in event.notes if not n.startswith("날짜가 없")]
+    notes.append(f"날짜는 {earlier.line}번째 줄의 약속에서 가져왔어요")
+    participants = tuple(dict.fromkeys(earlier.participants + event.participants))
+    return replace(
+        event,
+        start=start,
+        end=end,
+        notes=tuple(notes),
+        place=event.place or earlier.place,
+        title=event.title if event.title != "약속" else earlier.title,
+        participants=participants,
+    )
+
+
+def _is_memory(text: str, when: When) -> bool:
+    """A past tense about a day that could be either way (토요일, 24일) is something that happened."""
+    bare = any(note.endswith("요일로 잡았어요") for note in when.notes) or bool(
+        re.search(r"(?<![\d월/])\d{1,2}\s*일(?!\s*뒤|\s*후)|\d{1,2}\s*월|\d{1,2}/\d{1,2}", text)
+    )
+    return bare and bool(_PAST_TENSE.search(text)) and not _SETTLED_PAST.search(text)
+
+
+def _event(message: Message, when: When) -> Event:
+    place = find_place(message.text, when.spans)
+    activity = next((name for word, name in ACTIVITIES if word in message.text), "약속")
+    title = f"{place} {activity}" if place and activity != place else activity
+    participants = (message.sender,) if message.sender else ()
+    return Event(
+        line=message.line,
+        start=when.start,
+        end=when.end,
+        title=title,
+        place=place,
+        participants=participants,
+        text=message.text,
+        notes=when.notes,
+    )
+
+
+def find_place(text: str, time_spans: Iterable[tuple[int, int]] = ()) -> str | None:
+    """Where: a station (합정역), the word before 에서, or what one goes to (한강 갈 사람?)."""
+    spans = list(time_spans)
+    for pattern in (_STATION, _PLACE_AT, _PLACE_GO):
+        for match in pattern.finditer(text):
+            word = match["p"]
+            start, end = match.span("p")
+            if any(s < end and start < e for s, e in spans) or _TIME_WORDS.match(word):
+                continue
+            return word
+    return None
+
+
+def _with_participants(event: Event, replies: list[Message]) -> Event:
+    """The sender and everyone who agrees (ㅇㅇ, 콜, 나도 …) in the messages right after."""
+    names = list(event.participants)
+    for reply in replies:
+        if reply.sender and reply.sender not in names and _AGREE.match(reply.text.strip()):
+            names.append(reply.sender)
+    return replace(event, participants=tuple(names))

@@ -1,0 +1,460 @@
+"""Korean time expressions in chat, resolved against a reference time (Asia/Seoul).
+
+`resolve(text, now)` finds the day and the time of day a message talks about — "낼 점심 1시", "담주 화욜
+7시 반", "크리스마스 이브", "3시간 뒤", "1시~4시" — and returns a `When` (a date, or a datetime with an
+optional end) with notes for everything it assumed, or a `NoWhen` that says why there is none (no time at all,
+a past reference, a date that does not exist, a day with no anchor).
+
+Written by hand because no maintained library resolves these: dateparser's Korean data lacks 모레, 글피,
+주말, 다음 주 화요일, native numerals (네 시) and bare-hour rules (measured: `python benchmarks/plan_dateparser.py`),
+and Duckling's PyPI wrapper cannot parse on current Python. Lunar days come from `korean-lunar-calendar`.
+
+The rules, in one place (and each one that applies is written into `When.notes`):
+
+* A week starts on Monday: 이번 주 X요일 is that day of this week (already gone: a past reference), 다음 주 /
+  담주 X요일 that day of next week. A bare X요일 is the next such day after today.
+* 주말 is its Saturday; on a Sunday, 이번 주말 is today.
+* A month and day without a year is this year's if still ahead; up to 31 days gone it is a past reference,
+  more than that it is next year's (1월 2일 said on 12월 30일). A bare N일 is this month's, or next month's once
+  passed.
+* Bare hours (no 오전/오후/아침/저녁/…): 1–6시 are in the afternoon (no one meets at 3 a.m.); 7–11시 are in
+  the evening for a social plan and in the morning for a work or daytime plan (회의, 수업, 면접, 병원, 브런치 …);
+  with neither kind of word, 7–9시 are the evening and 10–11시 the morning. 12시 is noon; 0시 and 13–23시 are
+  read as a 24-hour clock. A time with no day is today's, or tomorrow's once it has passed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from korean_lunar_calendar import KoreanLunarCalendar
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+@dataclass(frozen=True)
+class When:
+    """What a message's time expression resolves to."""
+
+    start: date | datetime
+    """A `date` for a day with no time of day, else an aware datetime in Asia/Seoul."""
+    end: datetime | None = None
+    """Only when the message states one (1시~4시)."""
+    notes: tuple[str, ...] = ()
+    """Every assumption made, in Korean, for the person who reads the event."""
+    spans: tuple[tuple[int, int], ...] = ()
+    """The character ranges of the text that were read as time (a title leaves them out)."""
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+
+@dataclass(frozen=True)
+class NoWhen:
+    """Why a text resolves to no time: `none` (no time expression), `past`, `impossible` (2월 30일) or `vague`
+    (a time of day with no day to put it on, 다음 달 with no day)."""
+
+    reason: str
+    note: str = ""
+
+
+# --- the words -------------------------------------------------------------------------------------------
+
+_B = r"(?<![가-힣])"  # a word starts here (Hangul has no \b of its own)
+
+NATIVE_HOURS = {
+    "한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7,
+    "여덟": 8, "아홉": 9, "열": 10, "열한": 11, "열두": 12,
+}  # fmt: skip
+_NATIVE = "|".join(sorted(NATIVE_HOURS, key=len, reverse=True))
+_HOUR = rf"(?:\d{{1,2}}|{_B}(?:{_NATIVE}))"
+WEEKDAYS = "월화수목금토일"
+
+RELATIVE_DAYS = {"내일모레": 2, "낼모레": 2, "모레": 2, "글피": 3, "내일": 1, "낼": 1, "오늘": 0}
+# "낼" must not be the end of 보낼/낼게: it starts a word and no verb ending follows it.
+_RELATIVE_DAY = re.compile(_B + r"(?P<w>내일\s?모레|낼\s?모레|모레|글피|내일|오늘|낼(?![게께래까거걸수]))")
+_LATER = re.compile(_B + r"(?:좀\s*)?이따(?:가)?")
+_PAST_WORDS = re.compile(
+    _B + r"(?:그저께|그제|엊그제|어제|어저께|지난\s*주|지난주|저번\s*주|지난\s*달|지난달|저번\s*달|작년|"
+    r"지난\s*번|지난번|저번에|지난\s*주말|아까)"
+)
+
+# 이번 주/다음 주/담주 + 요일 (화요일, 화욜); "이번 토요일" without 주 too.
+_WEEKDAY = re.compile(
+    rf"(?:(?P<wk>이번|요번|다음|담|다다음|다담)\s*(?:주\s*)?)?(?P<d>[{WEEKDAYS}])(?:요일|욜)"
+)
+_WEEKEND = re.compile(r"(?:(?P<wk>이번|요번|다음|담|다다음)\s*(?:주\s*)?)?주말")
+_FULL_DATE = re.compile(
+    r"(?P<y>\d{4})\s*(?:년\s*|[-./]\s*)(?P<m>\d{1,2})\s*(?:월\s*|[-./]\s*)(?P<d>\d{1,2})일?"
+)
+_MONTH_DAY = re.compile(r"(?<!\d)(?P<m>\d{1,2})\s*월\s*(?P<d>\d{1,2})\s*일")
+_SLASH_DATE = re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")
+_MONTH_REL_DAY = re.compile(r"(?P<rel>이번|다음|담|다다음)\s*달\s*(?P<d>\d{1,2})\s*일")
+_MONTH_REL = re.compile(r"(?:이번|다음|담|다다음)\s*달")
+_BARE_DAY = re.compile(r"(?<![\d월/])(?P<d>\d{1,2})\s*일(?!\s*(?:뒤|후|있다가|동안|간|째|전|만에))(?!요일)")
+_DAYS_LATER = re.compile(r"(?:(?P<n>\d{1,2})\s*일|(?P<w>하루|이틀|사흘|나흘))\s*(?:뒤|후|있다가)")
+_WEEKS_LATER = re.compile(r"(?:(?P<n>\d{1,2}|한|두|세)\s*주|(?P<w>일주일))\s*(?:뒤|후|있다가)")
+
+_IN_DURATION = re.compile(
+    rf"(?:(?P<h>\d{{1,2}}|{_B}(?:{_NATIVE}))\s*시간\s*(?P<half>반)?\s*(?:(?P<m2>\d{{1,2}})\s*분\s*)?"
+    r"|(?P<m>\d{1,3})\s*분\s*)(?:뒤|후|있다가|이따가?)"
+)
+_PERIOD = re.compile(_B + r"(?P<p>오전|오후|아침|점심|저녁|밤|새벽|낮|정오|자정)")
+_CLOCK = re.compile(
+    rf"(?P<h>{_HOUR})\s*시(?!간|작|험|청|즌|계|장|내|리|설|절|켜|킨|키|적|민)(?:\s*(?P<half>반)|\s*(?P<min>\d{{1,2}})\s*분)?"
+    r"|(?<![\d:])(?P<ch>\d{1,2}):(?P<cm>\d{2})(?![\d:])"
+)
+_RANGE_GLUE = re.compile(r"\s*(?:~|-|–|부터|에서)\s*$")
+_RANGE_END = re.compile(
+    rf"^\s*(?:~|-|–|부터|에서)\s*(?:(?P<p>오전|오후|저녁|밤)\s*)?(?P<h>{_HOUR})\s*시(?!간)"
+    r"(?:\s*(?P<half>반)|\s*(?P<min>\d{1,2})\s*분)?\s*(?:까지)?"
+)
+_SHORT_RANGE = re.compile(r"(?<!\d)(?P<h1>\d{1,2})\s*(?:~|-)\s*(?P<h2>\d{1,2})\s*시(?!간)")
+_FROM = re.compile(r"^\s*부터")
+_ABOUT = re.compile(r"^\s*(?:쯤|경|즈음)")
+
+_WORK = re.compile(
+    r"회의|미팅|수업|강의|면접|출근|스터디|병원|진료|검진|상담|브런치|아침|등교|학원|과외|세미나|발표|"
+    r"시험|등산|조깅|러닝|운동|헬스|요가|오전"
+)
+_SOCIAL = re.compile(
+    r"술|한잔|한 잔|맥주|소주|치맥|와인|회식|저녁|밤|파티|노래방|클럽|불금|야식|번개|포차|이자카야|고기|삼겹살"
+)
+
+SOLAR_DAYS = {
+    "크리스마스 이브": (12, 24), "크리스마스이브": (12, 24), "크리스마스": (12, 25), "성탄절": (12, 25),
+    "새해 첫날": (1, 1), "신정": (1, 1), "삼일절": (3, 1), "어린이날": (5, 5), "어버이날": (5, 8),
+    "현충일": (6, 6), "광복절": (8, 15), "개천절": (10, 3), "한글날": (10, 9), "밸런타인데이": (2, 14),
+    "발렌타인데이": (2, 14), "화이트데이": (3, 14), "빼빼로데이": (11, 11), "할로윈": (10, 31),
+    "핼러윈": (10, 31),
+}  # fmt: skip
+LUNAR_DAYS = {"설날": (1, 1), "구정": (1, 1), "설 연휴": (1, 1), "정월 대보름": (1, 15), "추석": (8, 15)}
+_NAMED = re.compile(
+    "|".join(re.escape(name) for name in sorted({**SOLAR_DAYS, **LUNAR_DAYS}, key=len, reverse=True))
+)
+
+
+# --- resolving -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    """What the scan found so far: a day, a time of day, their spans and notes."""
+
+    day: date | None = None
+    day_is_bare: bool = False
+    """The day came from a form that says nothing of past or future (토요일, 24일, 12월 24일)."""
+    later_today: bool = False
+    notes: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | NoWhen:
+    """The time `text` speaks of, seen from `now` (an aware datetime; naive means Asia/Seoul).
+
+    `social` says whether the message is a social plan (evening bare hours) or a work/daytime one (morning);
+    None decides from the text's own words (see the module's rules).
+    """
+    now = now.replace(tzinfo=SEOUL) if now.tzinfo is None else now.astimezone(SEOUL)
+    today = now.date()
+    found = _Found()
+
+    # N시간/N분 뒤: a moment, not a day and an hour.
+    if match := _IN_DURATION.search(text):
+        hours = _number(match["h"]) if match["h"] else 0
+        minutes = (30 if match["half"] else 0) + int(match["m2"] or 0) + int(match["m"] or 0)
+        start = (now + timedelta(hours=hours, minutes=minutes)).replace(second=0, microsecond=0)
+        return When(start, None, (f"'{match[0].strip()}': {now:%H:%M} 기준",), (match.span(),))
+
+    outcome = _find_day(text, now, found)
+    if isinstance(outcome, NoWhen):
+        return outcome
+    if found.day is None and _PAST_WORDS.search(text):
+        return NoWhen("past", "지난 일을 말하는 것 같아서 일정으로 만들지 않았어요")
+
+    clock = _find_clock(text, found, social if social is not None else _is_social(text))
+    if isinstance(clock, NoWhen):
+        return clock
+    if clock is None:
+        if found.day is None:
+            return NoWhen("none")
+        if found.later_today:
+            return NoWhen("vague", "'이따'만 있고 시간이 없어요")
+        if found.day < today:
+            return NoWhen("past", f"{found.day.isoformat()}은 이미 지났어요")
+        return When(found.day, None, tuple(found.notes), tuple(found.spans))
+
+    (hour, minute), end, clock_notes, ambiguous = clock
+    day = found.day if found.day is not None else today
+    start = _at(day, hour, minute)
+    if found.day is None or found.later_today:
+        # "7시에 보자", "이따 7시": the next such time from now; a bare hour may be either half of the day.
+        candidates = [start]
+        if found.later_today and ambiguous and hour < 12:  # 이따 10시: whichever 10시 comes next
+            candidates.append(_at(day, hour + 12, minute))
+        ahead = [c for c in candidates if c > now]
+        if ahead:
+            start = min(ahead) if found.later_today else ahead[0]
+        elif found.later_today:
+            return NoWhen("past", "'이따'라고 했지만 그 시간은 이미 지났어요")
+        else:
+            start += timedelta(days=1)
+            clock_notes.append("날짜가 없고 오늘 그 시간은 지나서 내일로 잡았어요")
+        if found.day is None and start.date() == today:
+            clock_notes.append("날짜가 없어서 오늘로 잡았어요")
+    elif start <= now:
+        return NoWhen("past", f"{start:%Y-%m-%d %H:%M}은 이미 지났어요")
+    if end is not None:
+        end = _at(start.date(), *end)
+        if end <= start:
+            end += timedelta(hours=12) if end + timedelta(hours=12) > start else timedelta(days=1)
+    return When(start, end, tuple(found.notes + clock_notes), tuple(found.spans))
+
+
+def _at(day: date, hour: int, minute: int) -> datetime:
+    """`hour` may be 24+ (밤 1시 = the next day's 1시)."""
+    return datetime.combine(day, time(0, 0), SEOUL) + timedelta(hours=hour, minutes=minute)
+
+
+def _number(word: str) -> int:
+    return int(word) if word.isdigit() else NATIVE_HOURS[word]
+
+
+def _is_social(text: str) -> bool | None:
+    work, social = bool(_WORK.search(text)), bool(_SOCIAL.search(text))
+    return None if work == social else social
+
+
+# --- the day ---------------------------------------------------------------------------------------------
+
+
+def _find_day(text: str, now: datetime, found: _Found) -> NoWhen | None:
+    """Fills `found.day` from the first day expression that applies; a NoWhen for a past or impossible day."""
+    today = now.date()
+
+    if match := _FULL_DATE.search(text):
+        return _set_day(found, match, _make_date(int(match["y"]), int(match["m"]), int(match["d"])), text)
+    if match := _MONTH_REL_DAY.search(text):
+        months = {"이번": 0, "다음": 1, "담": 1, "다다음": 2}[match["rel"]]
+        year, month = divmod(today.month - 1 + months, 12)
+        return _set_day(found, match, _make_date(today.year + year, month + 1, int(match["d"])), text)
+    if match := _MONTH_DAY.search(text) or _SLASH_DATE.search(text):
+        return _month_day(found, match, int(match["m"]), int(match["d"]), today, text)
+    if match := _NAMED.search(text):
+        return _named_day(found, match, today)
+    if match := _RELATIVE_DAY.search(text):
+        key = re.sub(r"\s", "", match["w"])
+        found.day = today + timedelta(days=RELATIVE_DAYS[key])
+        found.spans.append(match.span())
+        return None
+    if match := _DAYS_LATER.search(text):
+        words = {"하루": 1, "이틀": 2, "사흘": 3, "나흘": 4}
+        found.day = today + timedelta(days=words[match["w"]] if match["w"] else int(match["n"]))
+        found.spans.append(match.span())
+        return None
+    if match := _WEEKS_LATER.search(text):
+        found.day = today + timedelta(weeks=_number(match["n"]) if match["n"] else 1)
+        found.spans.append(match.span())
+        found.notes.append(f"'{match[0]}': 같은 요일로 잡았어요")
+        return None
+    if match := _WEEKEND.search(text):
+        return _weekend(found, match, today)
+    if match := _WEEKDAY.search(text):
+        return _weekday(found, match, today)
+    if match := _MONTH_REL.search(text):
+        return NoWhen("vague", f"'{match[0]}'에 날짜가 없어요")
+    if match := _BARE_DAY.search(text):
+        day = int(match["d"])
+        year, month = today.year, today.month
+        if day < today.day:
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        result = _set_day(found, match, _make_date(year, month, day), text)
+        found.day_is_bare = True
+        return result
+    if match := _LATER.search(text):
+        found.day, found.later_today = today, True
+        found.spans.append(match.span())
+    return None
+
+
+def _make_date(year: int, month: int, day: int) -> date | NoWhen:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return NoWhen("impossible", f"{month}월 {day}일은 없는 날짜라서 일정으로 만들지 않았어요")
+
+
+def _set_day(found: _Found, match: re.Match, day: date | NoWhen, text: str) -> NoWhen | None:
+    if isinstance(day, NoWhen):
+        return day
+    found.day = day
+    found.spans.append(match.span())
+    return None
+
+
+def _month_day(found: _Found, match: re.Match, month: int, day: int, today: date, text: str) -> NoWhen | None:
+    this_year = _make_date(today.year, month, day)
+    if isinstance(this_year, NoWhen):
+        if month == 2 and day == 29:  # a leap day exists in some year: the next one
+            year = next(y for y in range(today.year, today.year + 8) if _is_leap(y))
+            return _set_day(found, match, date(year, 2, 29), text)
+        return this_year
+    if this_year >= today:
+        result = _set_day(found, match, this_year, text)
+    elif (today - this_year).days <= 31:
+        return NoWhen("past", f"{month}월 {day}일은 얼마 전에 지났어요")
+    else:
+        result = _set_day(found, match, this_year.replace(year=today.year + 1), text)
+        found.notes.append(f"{month}월 {day}일: 올해는 지나서 {today.year + 1}년으로 잡았어요")
+    found.day_is_bare = True
+    return result
+
+
+def _is_leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _named_day(found: _Found, match: re.Match, today: date) -> NoWhen | None:
+    name = match[0]
+    for year in (today.year, today.year + 1):
+        day = date(year, *SOLAR_DAYS[name]) if name in SOLAR_DAYS else lunar_to_solar(year, *LUNAR_DAYS[name])
+        if day >= today:
+            found.day = day
+            found.spans.append(match.span())
+            if name in LUNAR_DAYS:
+                found.notes.append(f"{name}: 음력 {LUNAR_DAYS[name][0]}월 {LUNAR_DAYS[name][1]}일")
+            return None
+    raise AssertionError("a yearly day comes again within two years")
+
+
+def lunar_to_solar(year: int, month: int, day: int) -> date:
+    """The solar date of a lunar one (Korea's calendar, KARI tables)."""
+    calendar = KoreanLunarCalendar()
+    if not calendar.setLunarDate(year, month, day, False):
+        raise ValueError(f"no lunar date {year}-{month}-{day}")
+    return date.fromisoformat(calendar.SolarIsoFormat())
+
+
+def _weekend(found: _Found, match: re.Match, today: date) -> NoWhen | None:
+    monday = today - timedelta(days=today.weekday())
+    weeks = {None: 0, "이번": 0, "요번": 0, "다음": 1, "담": 1, "다다음": 2}[match["wk"]]
+    saturday = monday + timedelta(weeks=weeks, days=5)
+    if weeks == 0 and today.weekday() == 6:
+        found.day = today
+        found.notes.append("이번 주말: 오늘이 일요일이라 오늘로 잡았어요")
+    else:
+        found.day = saturday
+        found.notes.append("주말은 토요일로 잡았어요")
+    found.spans.append(match.span())
+    return None
+
+
+def _weekday(found: _Found, match: re.Match, today: date) -> NoWhen | None:
+    weekday = WEEKDAYS.index(match["d"])
+    monday = today - timedelta(days=today.weekday())
+    week_word = match["wk"]
+    found.spans.append(match.span())
+    if week_word is None:
+        ahead = (weekday - today.weekday()) % 7 or 7
+        found.day = today + timedelta(days=ahead)
+        found.day_is_bare = True
+        found.notes.append(f"{match['d']}요일: 오늘 다음에 오는 {match['d']}요일로 잡았어요")
+        return None
+    weeks = {"이번": 0, "요번": 0, "금": 0, "다음": 1, "담": 1, "다다음": 2, "다담": 2}[week_word]
+    day = monday + timedelta(weeks=weeks, days=weekday)
+    if day < today:
+        return NoWhen("past", f"이번 주 {match['d']}요일({day.isoformat()})은 이미 지났어요")
+    found.day = day
+    return None
+
+
+# --- the time of day -------------------------------------------------------------------------------------
+
+
+def _find_clock(text: str, found: _Found, social: bool | None):
+    """((hour, minute), end (hour, minute) | None, notes, ambiguous) for the first clock time, or None.
+    `ambiguous` means a bare hour that could be either half of the day."""
+    period_match = _PERIOD.search(text)
+    period = period_match["p"] if period_match else None
+    if period_match:
+        found.spans.append(period_match.span())
+    notes: list[str] = []
+
+    if short := _SHORT_RANGE.search(text):  # 1~4시
+        h1, h2 = int(short["h1"]), int(short["h2"])
+        (start, ambiguous) = _hour(h1, 0, period, social, notes)
+        end, _ = _hour(h2, 0, period, social, [])
+        found.spans.append(short.span())
+        return start, end, notes, ambiguous
+
+    match = _CLOCK.search(text)
+    if match is None:
+        if period in ("정오",):
+            return (12, 0), None, notes, False
+        if period == "자정":
+            return (24, 0), None, notes, False
+        if period is not None and found.day is not None:
+            notes.append(f"'{period}'만 있고 시각이 없어서 하루 일정으로 두었어요")
+            found.notes.extend(notes)
+        return None
+    found.spans.append(match.span())
+    if match["ch"] is not None:
+        hour, minute = int(match["ch"]), int(match["cm"])
+    else:
+        hour = _number(match["h"])
+        minute = 30 if match["half"] else int(match["min"] or 0)
+    if hour > 24 or minute > 59:
+        return NoWhen("impossible", f"{match[0]}은 없는 시각이라서 일정으로 만들지 않았어요")
+    start, ambiguous = _hour(hour, minute, period, social, notes)
+    rest = text[match.end() :]
+    if about := _ABOUT.match(rest):
+        notes.append(f"'{match[0]}{about[0].strip()}': 대략의 시각이에요")
+        rest = rest[about.end() :]
+    end = None
+    if range_end := _RANGE_END.match(rest):
+        end_hour = _number(range_end["h"])
+        end_minute = 30 if range_end["half"] else int(range_end["min"] or 0)
+        end, _ = _hour(end_hour, end_minute, range_end["p"] or period, social, [])
+        if end[0] < start[0] and end[0] + 12 > start[0] and end[0] < 12:
+            end = (end[0] + 12, end[1])
+        found.spans.append((match.end(), match.end() + range_end.end()))
+    elif _FROM.match(rest):
+        notes.append("끝나는 시각은 정하지 않았어요")
+    return start, end, notes, ambiguous
+
+
+def _hour(hour: int, minute: int, period: str | None, social: bool | None, notes: list[str]):
+    """The 24-hour (hour, minute) of a spoken hour and its period word; (…, ambiguous)."""
+    if period in ("오전", "아침"):
+        return (0 if hour == 12 else hour, minute), False
+    if period == "새벽":
+        return (0 if hour == 12 else hour, minute), False
+    if period in ("오후", "저녁"):
+        return (hour + 12 if hour < 12 else hour, minute), False
+    if period == "밤":
+        # 밤 12시 is midnight and 밤 1–4시 the small hours: the next day, which _at handles as 24+.
+        if hour == 12:
+            return (24, minute), False
+        if hour <= 4:
+            return (hour + 24, minute), False
+        return (hour + 12 if hour < 12 else hour, minute), False
+    if period in ("점심", "낮", "정오"):
+        return (hour + 12 if hour < 10 else hour, minute), False
+    if hour == 0 or hour >= 13:
+        return (hour, minute), False
+    if hour == 12:
+        return (12, minute), False
+    if hour <= 6:
+        notes.append(f"{hour}시: 오전/오후가 없어서 오후로 잡았어요 (1–6시는 오후)")
+        return (hour + 12, minute), True
+    if social is True or (social is None and hour <= 9):
+        kind = "약속이라" if social else "7–9시는"
+        notes.append(f"{hour}시: 오전/오후가 없어서 저녁으로 잡았어요 ({kind} 저녁)")
+        return (hour + 12, minute), True
+    kind = "회의·낮 일정이라" if social is False else "10–11시는"
+    notes.append(f"{hour}시: 오전/오후가 없어서 오전으로 잡았어요 ({kind} 오전)")
+    return (hour, minute), True

@@ -1,0 +1,86 @@
+"""Which messages become events, and what the events say."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from insabot.plan import SEOUL, google_calendar_url, plan_text
+
+NOW = datetime(2026, 12, 9, 12, 0, tzinfo=SEOUL)  # a Wednesday, noon
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("토요일 저녁 6시에 합정역에서 보자", "2026-12-12T18:00:00+09:00"),
+        ("낼 점심 ㄱㄱ 1시", "2026-12-10T13:00:00+09:00"),
+        ("다음 주말에 한강 갈 사람?", "2026-12-19"),
+        ("내일 10시 회의 잊지 마", "2026-12-10T10:00:00+09:00"),
+        ("금요일 7시로 예약했어", "2026-12-11T19:00:00+09:00"),
+        ("모레 만나기로 했잖아", "2026-12-11"),
+        ("크리스마스 이브에 파티하자", "2026-12-24"),
+        ("내일 봐~", "2026-12-10"),
+        ("금요일 저녁에 시간 돼?", "2026-12-11"),  # "시간 돼" is no past tense (간 is not 간 카페)
+        ("토요일 2시 가능해?", "2026-12-12T14:00:00+09:00"),
+        ("7시까지 와", "2026-12-09T19:00:00+09:00"),
+        ("1/3 신년회 ㄱ?", "2027-01-03"),
+        ("다음 주 월요일 오전 9시 반 면접", "2026-12-14T09:30:00+09:00"),
+        ("이번 주 토욜 2시~5시 스터디", "2026-12-12T14:00:00+09:00"),
+    ],
+)
+def test_plans_make_events(text, start):
+    (event,) = plan_text(text, NOW).events
+    assert event.as_dict()["start"] == start
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "그저께 간 카페 또 가고 싶다",
+        "지난달 여행 사진 보내줘",
+        "담에 술 한잔해",
+        "내일 비 온대",
+        "토요일에 갔던 카페 좋더라",
+        "ㅋㅋㅋㅋ 진짜 웃기다",
+        "2월 30일에 보자",
+        "이번 주 월요일에 만났잖아",
+        "토요일에 영화 봤는데 재밌더라",
+        "금요일에 본 영화 재밌더라",
+        "지금 7시 반인데 어디야",
+        "내일 아침에 전화할게",
+        "주말에 뭐해?",
+    ],
+)
+def test_no_plan_no_event(text):
+    assert plan_text(text, NOW).events == []
+
+
+def test_skipped_times_are_reported_with_their_line():
+    result = plan_text("안녕\n2월 30일에 보자\n이번 주 월요일 회의 어땠어", NOW)
+    assert [(s.line, "2월 30일" in s.note) for s in result.skipped] == [(2, True), (3, False)]
+
+
+def test_a_later_time_settles_the_day_of_an_earlier_plan():
+    result = plan_text("민지: 토요일에 성수 갈 사람?\n준호: 나 ㄱㄱ 근데 몇 시?\n민지: 2시쯤 어때", NOW)
+    (event,) = result.events
+    assert event.line == 3
+    assert event.as_dict()["start"] == "2026-12-12T14:00:00+09:00"
+    assert event.place == "성수"
+    assert event.participants == ("민지", "준호")  # a pasted "이름: 메시지" transcript names its senders
+    assert event.text == "2시쯤 어때"
+    assert any("1번째 줄" in note for note in event.notes)
+
+
+def test_plain_lines_with_a_colon_are_not_names():
+    result = plan_text("12:30에 보자\n내일 회의", NOW)
+    assert [event.participants for event in result.events] == [(), ()]
+
+
+def test_title_place_and_calendar_link():
+    (event,) = plan_text("내일 저녁 7시 강남역에서 저녁 먹자", NOW).events
+    assert event.place == "강남역" and "강남역" in event.title and "저녁" in event.title
+    url = google_calendar_url(event)
+    assert url.startswith("https://calendar.google.com/calendar/render?action=TEMPLATE")
+    assert "dates=20261210T190000%2F20261210T200000" in url and "ctz=Asia%2FSeoul" in url
