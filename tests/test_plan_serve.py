@@ -28,7 +28,7 @@ def server(tiny_dir, running):
     )
     config = Config()
     config.generation.max_new_tokens = 16
-    config.serve.kakao_budget_s = 30  # a loaded CI machine: the card follows a reply, never the busy notice
+    config.serve.kakao_budget_s = 120  # a loaded CI machine: the card follows a reply, never the busy notice
     with running(create_app(LocalBackend(pool, concurrency=2), Settings(config, api_key="sk-test"))) as url:
         yield url
 
@@ -99,7 +99,7 @@ def skill_payload(utterance):
 
 def test_kakao_skill_adds_a_calendar_card_to_the_reply(server):
     answer = httpx.post(
-        f"{server}/kakao/skill", json=skill_payload("내일 저녁 7시에 강남역에서 보자"), timeout=30
+        f"{server}/kakao/skill", json=skill_payload("내일 저녁 7시에 강남역에서 보자"), timeout=150
     )
     outputs = answer.json()["template"]["outputs"]
     assert "simpleText" in outputs[0]
@@ -114,7 +114,7 @@ def test_kakao_skill_adds_a_calendar_card_to_the_reply(server):
 
 
 def test_kakao_skill_without_a_plan_has_no_card(server):
-    answer = httpx.post(f"{server}/kakao/skill", json=skill_payload("야 뭐해"), timeout=30).json()
+    answer = httpx.post(f"{server}/kakao/skill", json=skill_payload("야 뭐해"), timeout=150).json()
     assert all("textCard" not in output for output in answer["template"]["outputs"])
 
 
@@ -133,7 +133,7 @@ def test_a_long_reply_leaves_room_for_the_card():
 
 def test_kakao_export_like_utterance_is_one_message_not_a_format_error(server):
     utterance = "[민지] [오후 9:03] 내일 저녁 7시에 보자"
-    response = httpx.post(f"{server}/kakao/skill", json=skill_payload(utterance), timeout=30)
+    response = httpx.post(f"{server}/kakao/skill", json=skill_payload(utterance), timeout=150)
     assert response.status_code == 200
     assert "textCard" in response.json()["template"]["outputs"][-1]
 
