@@ -158,7 +158,26 @@ _CASUAL_WORDS = frozenset(
             "야",
             "콜",
         ),
-        *("그래", "왜", "뭐", "굿밤", "바이", "빠이", "고마워", "ㄱㅊ", "ㄴㄴㄴ", "웅웅", "응응", "ㅇㅇㅇ"),
+        *(
+            "그래",
+            "어그래",
+            "아니야",
+            "글쎄",
+            "어어",
+            "나도",
+            "왜에",
+            "왜",
+            "뭐",
+            "굿밤",
+            "바이",
+            "빠이",
+            "고마워",
+            "ㄱㅊ",
+            "ㄴㄴㄴ",
+            "웅웅",
+            "응응",
+            "ㅇㅇㅇ",
+        ),
     }
 )
 _NOT_WORD = re.compile(r"[\s.,!?~…·ㅠㅜ^;:\-_*'\"()\[\]♡♥]+|[ㅋㅎ]{2,}|[^\w\s]")
@@ -169,7 +188,7 @@ _CASUAL_JAMO = frozenset(
 # A line that a quotation ends on: what follows reports it (엄마가 밥 먹었어? 하시더라고요).
 _QUOTATIVE = re.compile(
     r"^(?:하고|하길래|하기에|하는데|하니까|하면서|하더니|하더라|하시|하셔|하셨|하던데|해서|했더니|했는데|"
-    r"라고|이라고|(?:이|그)(?:러는데|러길래|러더라|러시더라|러더니|러면서|러시|러셔|랬더니|래서)|물어|묻길래|묻더|"
+    r"라고|이라고|(?:이|그)(?:러는데|러길래|러더라|러시더라|러더니|러면서|러시|러셔|랬더니)|물어|묻길래|묻더|"
     r"말하|말씀하)"
 )
 
@@ -186,8 +205,10 @@ class SentenceLevel:
 
 def ending_level(form: str, tag: str) -> str:
     """Level of a closing ending morpheme (EF/EC/ETN), in compatibility-jamo spelling."""
-    if tag == "ETN" or form in ("음", "ㅁ"):
+    if form in ("음", "ㅁ"):
         return "eumseum"
+    if tag == "ETN":
+        return "none"  # -기 names an act ("식기 전에"), it closes nothing
     # Only the ㅂ/습 forms: a bare -니까 is the casual connective ("있으니까"), not 하십시오체. 했슴다/감사함다 are
     # the spoken 하십시오체 of 했습니다/감사합니다.
     if form.endswith(
@@ -270,6 +291,13 @@ def level_register(level: str) -> str:
     return "polite" if level in POLITE else "casual" if level in CASUAL else "none"
 
 
+def _person_register(tokens) -> str:
+    """나/너 (casual) or 저/저희 (polite) in a line that has no level ("엄마 나 도착~~", "아 근데 나 돈 없는데")."""
+    pronouns = {t.form for t in tokens if t.tag == "NP"}
+    casual, polite = bool(pronouns & {"나", "너", "니", "너희", "너네"}), bool(pronouns & {"저", "저희"})
+    return "casual" if casual and not polite else "polite" if polite and not casual else "none"
+
+
 def bare_register(text: str) -> str:
     """The register of a line without a speech level, where a reader hears one: 네/넵 polite; 응/ㅇㅇ/미안
     casual, and so is a question without 요 (안녕?, 진짜?, 왜?); anything else (헐, 만 원., 메리 크리스마스!) none."""
@@ -332,6 +360,8 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                 if word in _POLITE_WORDS or word in _CASUAL_WORDS:  # 넵넵 is no 하십시오체 to Kiwi's eyes
                     level, ending = "none", None
                 register = level_register(level) if level != "none" else bare_register(sentence.text)
+                if register == "none":
+                    register = _person_register(sentence.tokens)
                 result.append(SentenceLevel(sentence.text, level, ending, register))
         yield result
 
