@@ -33,6 +33,8 @@ LEVEL_NAMES = {
 POLITE = frozenset({"haeyo", "hapsyo", "hao"})
 CASUAL = frozenset({"banmal", "eumseum"})
 REGISTERS = ("polite", "casual", "mixed", "none")
+TONE_REGISTER = {"banmal": "casual", "jondaetmal": "polite"}
+"""The register each requested tone (insabot.chat's canonical tones) wants."""
 REGISTER_NAMES = {"polite": "존댓말", "casual": "반말", "mixed": "존댓말·반말 섞임", "none": "알 수 없음"}
 
 # Tags that never close a sentence for our purpose: punctuation, symbols (ㅋㅋ, ㅠㅠ are SW), emoji,
@@ -391,4 +393,4 @@ def tone_ok(sentences: list[SentenceLevel], tone: str) -> bool | None:
     register = overall_register(sentences)
     if register == "none":
         return None
-    return register == ("casual" if tone == "banmal" else "polite")
+    return register == TONE_REGISTER.get(tone, "polite")
