@@ -64,6 +64,9 @@ REGISTER_CASES = {
         ("오늘 오픈 준비는 다 해 놨어요. 근데 포스기가 갑자기 안 켜져서", "polite"),
         ("나 지금 출발했어. 근데 길이 너무 막혀서", "casual"),
         ("선생님, 아이가 밤에 자꾸 깨요. 낮잠을 오래 자서 그런 건지", "polite"),
+        ("저는 그 일을 시작했습니다. 나 자신을 위해서.", "polite"),  # Kiwi's EF 어서 before a full stop
+        ("편의점 신상 먹어봤는데 생각보다 괜찮던데 ㅎㅎ", "casual"),  # trailed off in chat, not cut
+        ("이번 휴가 때 혼자 일본 가려고.", "casual"),
     ],
     "noun_fragment": [
         ("짐이 많을 경우", "none"),
@@ -88,6 +91,9 @@ REGISTER_CASES = {
     "polite_mix": [
         ("저는 학생입니다. 서울에 살아요.", "polite"),
         ("확인했습니다. 내일 보내 드릴게요!", "polite"),
+        # a line heard without a level (a rhetorical question, 나 자신) does not mix a text that has levels
+        ("그 이유는? 바로 경제입니다.", "polite"),
+        ("오늘 회의 끝났습니다. 아 근데 나 자신이 좀 부끄럽네요.", "polite"),
     ],
     "quote_inside": [
         ("엄마가 '밥 먹었어?' 하시더라고요", "polite"),

@@ -106,7 +106,11 @@ _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
 # A word Kiwi does not know is a noun to it (개춥다, 사기템임, 사지마셈); its last syllable still shows the ending.
 _UNKNOWN_EUMSEUM = re.compile(r"..(임|함|됨|짐|셈|삼)$")
 _UNKNOWN_BANMAL = re.compile(r"..다$")
-_FINAL_EC = re.compile(r"(라고|다고|냐고|자고|ㄹ게|을게|ㄹ께|을께)$")
+_CONNECTIVE_EF = re.compile(
+    r"(는데|ㄴ데|은데|인데|던데|면|으면|다면|고|어서|아서|여서|해서|니까|지만|다가|면서)$"
+)
+_FINAL_EC = re.compile(r"(라고|다고|냐고|자고|ㄹ게|을게|ㄹ께|을께|려고)$")
+_CHAT_TAIL = re.compile(r"^(?:[ㅋㅎㅠㅜ]{2,}|~+|\.{2,}|…+)")
 # Lines without a predicate that a reader still hears (the whole line, punctuation, laughter and emoji removed).
 _POLITE_WORDS = frozenset(
     {
@@ -183,6 +187,7 @@ _CASUAL_WORDS = frozenset(
     }
 )
 _NOT_WORD = re.compile(r"[\s.,!?~…·ㅠㅜ^;:\-_*'\"()\[\]♡♥]+|[ㅋㅎ]{2,}|[^\w\s]")
+_SHORT_LINE = 24  # characters: longer lines are never one of the words above, even with tails
 # Chat shorthand that is 반말 wherever it stands in a line without a predicate (ㅇㅋ 그럼 7시에 ㄱ, 캠핑 ㄱㄱ).
 _CASUAL_JAMO = frozenset(
     {"ㅇㅇ", "ㅇㅋ", "ㄱㄱ", "ㄱ", "ㄴㄴ", "ㅇㅈ", "ㄱㅅ", "ㅈㅅ", "ㅂㅂ", "ㄱㄱㄱ", "ㄹㅇ"}
@@ -228,18 +233,25 @@ def ending_level(form: str, tag: str) -> str:
 
 
 def _ending_of(token, after) -> str:
-    """Level of an ending token; a connective ending (EC) cut before its sentence ends has none."""
+    """Level of an ending token; a connective ending cut before its sentence ends has none."""
     form = token.form.translate(_CODA_TO_COMPAT)
     level = ending_level(form, token.tag)
     if level in POLITE:
         return level  # 바빠서요, 그렇소: 요 and 하오체 endings carry their level even where Kiwi says EC
-    if token.tag != "EC":
-        return "none" if _EMBEDDED.search(form) else level
-    if any(t.form.startswith("?") for t in after):
-        return "banmal"  # 했는데? 좋은데?: asked, the ending closes the sentence
-    if _CONNECTIVE.search(form) and not _FINAL_EC.search(form):
-        return "none"
-    return "banmal"  # Kiwi's EC for a closing ending without final punctuation (간다, 가자, 있을래, 따려고)
+    if _FINAL_EC.search(form):
+        return level  # 그거라고, 할게, 가려고: these close a sentence
+    if token.tag == "EC":
+        connective = _CONNECTIVE.search(form)
+    else:  # Kiwi also calls a cut connective EF when a full stop follows ("나 자신을 위해서.", "갈 건데.")
+        connective = _EMBEDDED.search(form) or _CONNECTIVE_EF.search(form)
+    if not connective:
+        return (
+            "banmal" if token.tag == "EC" else level
+        )  # Kiwi's EC for 간다, 가자, 있을래 without punctuation
+    # 했는데? 좋은데?: asked, the ending closes the sentence; 괜찮던데 ㅎㅎ, 1교시인데...: trailed off in chat
+    if any(t.form.startswith("?") or t.tag in ("SE", "W_EMOJI") or _CHAT_TAIL.match(t.form) for t in after):
+        return "banmal"
+    return "none"
 
 
 def classify_tokens(tokens) -> tuple[str, str | None]:
@@ -358,9 +370,10 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                     result.append(SentenceLevel(sentence.text, "none", None, "none"))
                     continue
                 level, ending = classify_tokens(sentence.tokens)
-                word = _NOT_WORD.sub("", sentence.text)
-                if word in _POLITE_WORDS or word in _CASUAL_WORDS:  # 넵넵 is no 하십시오체 to Kiwi's eyes
-                    level, ending = "none", None
+                if len(sentence.text) <= _SHORT_LINE:
+                    word = _NOT_WORD.sub("", sentence.text)
+                    if word in _POLITE_WORDS or word in _CASUAL_WORDS:  # 넵넵 is no 하십시오체 to Kiwi's eyes
+                        level, ending = "none", None
                 register = level_register(level) if level != "none" else bare_register(sentence.text)
                 if register == "none":
                     register = _person_register(sentence.tokens)
@@ -378,8 +391,12 @@ def overall_level(sentences: list[SentenceLevel]) -> str:
 
 def overall_register(sentences: list[SentenceLevel]) -> str:
     """The register of a text: polite when every sentence that has one is polite (하십시오체 + 해요체 too), casual
-    when all are casual, mixed when both occur, none when no sentence has one."""
-    registers = {s.register for s in sentences if s.register != "none"}
+    when all are casual, mixed when both occur, none when no sentence has one. Sentences with a speech level
+    decide; a line heard without one (네, 왜?, a cut segment with 나) only speaks when no sentence has a level, so
+    a rhetorical "이유는?" or "나 자신을 위해서" inside 존댓말 makes no mix."""
+    registers = {s.register for s in sentences if s.level != "none" and s.register != "none"}
+    if not registers:
+        registers = {s.register for s in sentences if s.register != "none"}
     if not registers:
         return "none"
     return registers.pop() if len(registers) == 1 else "mixed"
