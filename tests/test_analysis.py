@@ -13,7 +13,7 @@ from insabot.korean.speech_level import LEVEL_NAMES, LEVELS, REGISTER_NAMES, REG
         ("성수에 새로 생긴 카페 가볼래?", "banmal"),
         ("배고파ㅠㅠ", "banmal"),
         ("밥 먹자!!", "banmal"),
-        ("했었는데?", "banmal"),  # a connective asked: it closes the sentence
+        ("했었는데?", "none"),  # a connective asked: no level (its register is 반말, below)
         ("나도 보러 갈 수도 있으니까", "none"),  # -니까 is a connective (no level), and not 하십시오체
         ("할머니께서 오셨어", "banmal"),  # subject honorific, 반말 to the listener
         ("엄마가 '밥 먹었어요?' 하시더라", "banmal"),  # the quote's level is not the speaker's
@@ -65,6 +65,11 @@ REGISTER_CASES = {
         ("나 지금 출발했어. 근데 길이 너무 막혀서", "casual"),
         ("선생님, 아이가 밤에 자꾸 깨요. 낮잠을 오래 자서 그런 건지", "polite"),
         ("저는 그 일을 시작했습니다. 나 자신을 위해서.", "polite"),  # Kiwi's EF 어서 before a full stop
+        ("했었는데?", "casual"),  # asked, alone: heard as 반말
+        (
+            "이런 질문을 던져 보겠습니다. 만약 여러분이 내일 죽는다면?",
+            "polite",
+        ),  # asked inside 존댓말: no mix
         ("편의점 신상 먹어봤는데 생각보다 괜찮던데 ㅎㅎ", "casual"),  # trailed off in chat, not cut
         ("이번 휴가 때 혼자 일본 가려고.", "casual"),
     ],
@@ -72,6 +77,10 @@ REGISTER_CASES = {
         ("짐이 많을 경우", "none"),
         ("건강에 관한 것", "none"),
         ("요청하신 자료 보내드립니다. 작년 매출 비교표", "polite"),
+        (
+            "우리 회사의 목표는 단순합니다: 모두에게 깨끗한 물을.",
+            "polite",
+        ),  # a noun phrase after the predicate
         ("우리 다음 모임 장소 정했어. 연남동 이자카야", "casual"),
         ("망한 듯", "casual"),  # 명사형 종결 still closes a sentence
     ],

@@ -248,8 +248,9 @@ def _ending_of(token, after) -> str:
         return (
             "banmal" if token.tag == "EC" else level
         )  # Kiwi's EC for 간다, 가자, 있을래 without punctuation
-    # 했는데? 좋은데?: asked, the ending closes the sentence; 괜찮던데 ㅎㅎ, 1교시인데...: trailed off in chat
-    if any(t.form.startswith("?") or t.tag in ("SE", "W_EMOJI") or _CHAT_TAIL.match(t.form) for t in after):
+    # 괜찮던데 ㅎㅎ, 1교시인데...: trailed off in chat, the ending closes the sentence. Asked (했는데? 죽는다면?) it
+    # has no level: the line is heard as 반말 only where nothing else speaks (see bare_register).
+    if any(t.tag in ("SE", "W_EMOJI") or _CHAT_TAIL.match(t.form) for t in after):
         return "banmal"
     return "none"
 
@@ -294,8 +295,6 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
             if token.tag in ("EF", "EC", "ETN"):
                 level = _ending_of(token, [])
                 return (level, token.form.translate(_CODA_TO_COMPAT)) if level != "none" else ("none", None)
-            if token.tag == "ETM":
-                break
             if token.tag == "NNG" and _UNKNOWN_BANMAL.search(token.form):
                 return "banmal", token.form
     return "none", None  # interjections (헐, 응, 네), adverbs, particles
