@@ -232,6 +232,10 @@ def ending_level(form: str, tag: str) -> str:
     return "banmal"
 
 
+def _polite_form(token) -> bool:
+    return ending_level(token.form.translate(_CODA_TO_COMPAT), token.tag) in POLITE
+
+
 def _ending_of(token, after) -> str:
     """Level of an ending token; a connective ending cut before its sentence ends has none."""
     form = token.form.translate(_CODA_TO_COMPAT)
@@ -290,9 +294,14 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     if tag.startswith(("N", "S", "IC", "MA", "MM", "J", "XR", "XSN")):
         # A trailing vocative, noun or particle after a predicate in the same sentence (축하드려요 아버지): the
         # predicate's ending decides.
+        modified = (
+            False  # past a modifier (깨끗한 물을, 확인해야 할 것들) only a final ending closes a sentence
+        )
         for index in range(len(content) - 2, -1, -1):
             token = content[index]
-            if token.tag in ("EF", "EC", "ETN"):
+            modified = modified or token.tag == "ETM"
+            closing = token.tag == "EF" or (token.tag == "EC" and _polite_form(token))
+            if closing or (token.tag in ("EC", "ETN") and not modified):
                 level = _ending_of(token, [])
                 return (level, token.form.translate(_CODA_TO_COMPAT)) if level != "none" else ("none", None)
             if token.tag == "NNG" and _UNKNOWN_BANMAL.search(token.form):
@@ -319,7 +328,12 @@ def bare_register(text: str) -> str:
         return "none"
     if word in _POLITE_WORDS:
         return "polite"
-    if word in _CASUAL_WORDS or any(w in _CASUAL_JAMO for w in _NOT_WORD.sub(" ", text).split()):
+    words = _NOT_WORD.sub(" ", text).split()
+    if (
+        word in _CASUAL_WORDS
+        or any(w in _CASUAL_JAMO for w in words)
+        or (words and words[-1] in _CASUAL_WORDS)
+    ):
         return "casual"
     # 안녕?, 진짜?, 왜?: a question without 요 is asked in 반말 (but "7시?", "만 원?" are just a time and a price)
     if (
