@@ -1,4 +1,4 @@
-"""Badges under a reply: speech level, Hangul share, slang, laughter, local references, English leakage.
+"""Badges under a reply: register and speech level, Hangul share, slang, laughter, local references, English leakage.
 
 Computed by the eval harness's own analysers (`insabot.korean.analyze`), so what the demo shows under a reply
 is exactly what the eval counts.
@@ -7,11 +7,26 @@ is exactly what the eval counts.
 from __future__ import annotations
 
 from insabot.korean.analyze import Analysis, analyze
-from insabot.korean.speech_level import LEVEL_NAMES
+from insabot.korean.speech_level import LEVEL_NAMES, REGISTER_NAMES
+
+
+def register_badge(analysis: Analysis) -> str:
+    """The register and, where it says more, the level: 반말, 반말 · 음슴체, 존댓말 · 해요체, 존댓말 · 하십시오체+해요체,
+    존댓말·반말 섞임; a line without a level shows its register alone (네 → 존댓말) or 서술어 없음."""
+    if analysis.register == "none":
+        return LEVEL_NAMES["none"]
+    register = REGISTER_NAMES[analysis.register]
+    if analysis.register == "mixed" or analysis.level == "none":
+        return register
+    if analysis.level == "mixed":
+        levels = dict.fromkeys(s.level for s in analysis.sentences if s.level != "none")
+        return f"{register} · " + "+".join(LEVEL_NAMES[level] for level in levels)
+    level = LEVEL_NAMES[analysis.level]
+    return register if level == register else f"{register} · {level}"
 
 
 def badge_list(analysis: Analysis) -> list[str]:
-    badges = [LEVEL_NAMES.get(analysis.level, analysis.level)]
+    badges = [register_badge(analysis)]
     if analysis.hangul_share is not None:
         badges.append(f"한글 {analysis.hangul_share:.0%}")
     markers = analysis.markers

@@ -22,7 +22,7 @@ from insabot.generation import generate_batch
 from insabot.korean.analyze import analyze
 from insabot.korean.locality import HANGUL_SYLLABLE
 from insabot.korean.loops import is_loop
-from insabot.korean.speech_level import tone_ok
+from insabot.korean.speech_level import TONE_REGISTER
 from insabot.models.loading import LoadedModel
 from insabot.textio import InputError, read_jsonl
 
@@ -154,7 +154,8 @@ def score_rows(rows: list[dict]) -> list[dict]:
     (replacing any from an earlier scoring)."""
     for row, analysis in zip(rows, analyze(r["reply"] for r in rows), strict=True):
         row.update({k: v for k, v in analysis.as_dict().items() if k != "text"})
-        row["tone_ok"] = tone_ok(analysis.sentences, row["tone"]) is True
+        # tone adherence reads the register: a 하십시오체 + 해요체 reply keeps 존댓말, a mixed or none one misses
+        row["tone_ok"] = analysis.register == TONE_REGISTER[row["tone"]]
         row["keyword_hit"] = any(k in row["reply"] for k in row["keywords"]) if row["keywords"] else None
         row["echo"] = len(row["prompt"]) >= 8 and row["prompt"] in row["reply"]
         row["repeated"] = _has_repeated_ngram(row["reply"].split(), 3)

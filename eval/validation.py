@@ -1,32 +1,56 @@
-"""Validation of the speech-level analyser against the project's labelled set (eval/data/speech_levels.jsonl)."""
+"""Validation of the speech-level analyser against labelled sets: the project's (eval/data/speech_levels.jsonl,
+for tuning) and the blind holdout (eval/data/speech_levels_holdout.jsonl, written without sight of the analyser,
+frozen before tuning, scored rarely).
+
+Every row has a gold `register` (polite / casual / mixed / none) and a `case` (the kind of text); rows of the
+original set also carry a gold `level`. The report prints the analyser beside a baseline in one run: the
+last-EF probe, which reads only the last final ending (EF) Kiwi finds in the text.
+"""
 
 from __future__ import annotations
 
+import argparse
 import collections
 from pathlib import Path
 
-from insabot.korean.speech_level import LEVELS
+from insabot.eval.gate import wilson_bound
+from insabot.korean.speech_level import LEVELS, REGISTERS
 from insabot.textio import read_jsonl
 
 LABELLED_SET = Path(__file__).parent / "data" / "speech_levels.jsonl"
+HOLDOUT_SET = Path(__file__).parent / "data" / "speech_levels_holdout.jsonl"
+Z95 = 1.959964
 
 
 def load_labelled(path: Path = LABELLED_SET) -> list[dict]:
-    """Rows of `{"id", "text", "level", "case"}`; every text carries one gold level."""
+    """Rows of `{"id", "text", "register", "case"}` (and `level` where one was labelled)."""
     return [row for _, row in read_jsonl(path)]
 
 
-def score(gold: list[str], predicted: list[str]) -> dict:
+def last_ef_registers(texts) -> list[str]:
+    """The baseline: the register of the last final ending (EF) Kiwi finds in the whole text; none without one."""
+    from insabot.chat import nfc
+    from insabot.korean.speech_level import _CODA_TO_COMPAT, ending_level, kiwi, level_register
+
+    result = []
+    for tokens in kiwi().tokenize([nfc(text) for text in texts]):
+        endings = [t for t in tokens if t.tag == "EF"]
+        form = endings[-1].form.translate(_CODA_TO_COMPAT) if endings else None
+        result.append(level_register(ending_level(form, "EF")) if form else "none")
+    return result
+
+
+def score(gold: list[str], predicted: list[str], labels: tuple[str, ...] = LEVELS) -> dict:
     """Accuracy, per-class precision/recall/support and the confusion matrix (gold -> predicted -> count)."""
-    confusion: dict[str, collections.Counter] = {level: collections.Counter() for level in LEVELS}
+    confusion: dict[str, collections.Counter] = {label: collections.Counter() for label in labels}
     for truth, guess in zip(gold, predicted, strict=True):
         confusion.setdefault(truth, collections.Counter())[guess] += 1
     per_class = {}
-    for level in LEVELS:
-        true_positive = confusion[level][level]
-        predicted_as = sum(row[level] for row in confusion.values())
-        support = sum(confusion[level].values())
-        per_class[level] = {
+    for label in labels:
+        true_positive = confusion[label][label]
+        predicted_as = sum(row[label] for row in confusion.values())
+        support = sum(confusion[label].values())
+        per_class[label] = {
             "precision": round(true_positive / predicted_as, 4) if predicted_as else None,
             "recall": round(true_positive / support, 4) if support else None,
             "support": support,
@@ -40,9 +64,77 @@ def score(gold: list[str], predicted: list[str]) -> dict:
     }
 
 
+def accuracy(hits: int, n: int) -> dict:
+    """A rate with its 95 % Wilson score interval."""
+    if not n:
+        return {"accuracy": None, "correct": 0, "n": 0, "ci95": None}
+    rate = hits / n
+    low, high = wilson_bound(rate, n, False, Z95), wilson_bound(rate, n, True, Z95)
+    return {"accuracy": round(rate, 4), "correct": hits, "n": n, "ci95": [round(low, 4), round(high, 4)]}
+
+
+def register_report(items: list[dict], analyser: list[str], baseline: list[str]) -> dict:
+    """The analyser and the baseline on the same rows: polite-vs-casual (rows labelled polite or casual; a guess
+    of mixed/none is a miss), all four registers, and the four-way accuracy per kind (`case`)."""
+    gold = [item["register"] for item in items]
+    two_way = [i for i, g in enumerate(gold) if g in ("polite", "casual")]
+    report = {"items": len(items)}
+    for name, predicted in (("analyser", analyser), ("last_ef", baseline)):
+        report[name] = {
+            "polite_vs_casual": accuracy(sum(predicted[i] == gold[i] for i in two_way), len(two_way)),
+            "register": accuracy(sum(p == g for p, g in zip(predicted, gold, strict=True)), len(gold)),
+            "confusion": score(gold, predicted, REGISTERS)["confusion"],
+        }
+    kinds = sorted({item["case"] for item in items})
+    report["per_kind"] = {
+        kind: {
+            "n": len(rows),
+            "analyser": round(sum(analyser[i] == gold[i] for i in rows) / len(rows), 4),
+            "last_ef": round(sum(baseline[i] == gold[i] for i in rows) / len(rows), 4),
+        }
+        for kind in kinds
+        for rows in [[i for i, item in enumerate(items) if item["case"] == kind]]
+    }
+    return report
+
+
+def _rate(result: dict) -> str:
+    low, high = result["ci95"]
+    return f"{result['accuracy']:.2%} ({result['correct']}/{result['n']}; 95 % CI {low:.2%}–{high:.2%})"
+
+
+def format_register_report(report: dict) -> str:
+    lines = [
+        f"register on {report['items']} labelled texts: analyser vs the last-EF baseline",
+        "",
+        "| | analyser | last EF |",
+        "|---|---|---|",
+        f"| polite vs casual | {_rate(report['analyser']['polite_vs_casual'])} | "
+        f"{_rate(report['last_ef']['polite_vs_casual'])} |",
+        f"| register (4-way) | {_rate(report['analyser']['register'])} | {_rate(report['last_ef']['register'])} |",
+        "",
+        "| kind | n | analyser | last EF |",
+        "|---|---|---|---|",
+    ]
+    for kind, row in report["per_kind"].items():
+        lines.append(f"| {kind} | {row['n']} | {row['analyser']:.2%} | {row['last_ef']:.2%} |")
+    for name in ("analyser", "last_ef"):
+        confusion = report[name]["confusion"]
+        lines += [
+            "",
+            f"{name} confusion (rows: gold, columns: predicted)",
+            "| gold | " + " | ".join(REGISTERS) + " |",
+            "|---|" + "---|" * len(REGISTERS),
+        ]
+        for truth in REGISTERS:
+            row = confusion.get(truth, {})
+            lines.append(f"| {truth} | " + " | ".join(str(row.get(p, 0)) for p in REGISTERS) + " |")
+    return "\n".join(lines)
+
+
 def format_score(result: dict) -> str:
     lines = [
-        f"speech-level accuracy: {result['accuracy']:.2%} on {result['items']} labelled texts",
+        f"speech-level accuracy: {result['accuracy']:.2%} on {result['items']} texts labelled with a level",
         "",
         "| level | precision | recall | support |",
         "|---|---|---|---|",
@@ -61,14 +153,27 @@ def format_score(result: dict) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    """python -m insabot.eval.validation: score the analyser on the labelled set and print the tables."""
+def main(argv: list[str] | None = None) -> None:
+    """python -m insabot.eval.validation [--holdout | PATH]: the register report (analyser and last-EF baseline,
+    overall and per kind), then the speech-level tables for the rows labelled with a level."""
     from insabot.korean.analyze import analyze
 
-    items = load_labelled()
-    print(
-        format_score(score([i["level"] for i in items], [a.level for a in analyze(i["text"] for i in items)]))
+    parser = argparse.ArgumentParser(prog="python -m insabot.eval.validation", description=main.__doc__)
+    parser.add_argument(
+        "path", nargs="?", default=None, help=f"a labelled set (default: {LABELLED_SET.name})"
     )
+    parser.add_argument(
+        "--holdout", action="store_true", help=f"score the blind holdout ({HOLDOUT_SET.name})"
+    )
+    args = parser.parse_args(argv)
+    items = load_labelled(Path(args.path) if args.path else HOLDOUT_SET if args.holdout else LABELLED_SET)
+    analyses = analyze(item["text"] for item in items)
+    baseline = last_ef_registers(item["text"] for item in items)
+    print(format_register_report(register_report(items, [a.register for a in analyses], baseline)))
+    levelled = [(item["level"], a.level) for item, a in zip(items, analyses, strict=True) if "level" in item]
+    if levelled:
+        print()
+        print(format_score(score(*map(list, zip(*levelled, strict=True)))))
 
 
 if __name__ == "__main__":

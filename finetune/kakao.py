@@ -213,14 +213,14 @@ def participant_placeholders(senders: Iterable[str], me: str) -> dict[str, str]:
 
 
 def detect_tone(texts: list[str]) -> str:
-    """'jondaetmal' if most of the texts that carry a speech level are polite (match 존댓말, not 반말)."""
+    """'jondaetmal' if most of the texts that carry a register are polite (match 존댓말, not 반말)."""
     from insabot.korean.analyze import analyze
     from insabot.korean.speech_level import tone_ok
 
     polite = casual = 0
     for analysis in analyze(texts):
         keeps_jondaetmal = tone_ok(analysis.sentences, "jondaetmal")
-        if keeps_jondaetmal is None:  # ㅋㅋ, 넵, 헐: no level either way
+        if keeps_jondaetmal is None:  # ㅋㅋ, 헐: no register either way (넵 is heard as 존댓말)
             continue
         if keeps_jondaetmal:
             polite += 1

@@ -3,7 +3,7 @@
 import pytest
 
 from insabot.korean.analyze import analyze
-from insabot.korean.speech_level import LEVEL_NAMES, LEVELS, tone_ok
+from insabot.korean.speech_level import LEVEL_NAMES, LEVELS, REGISTER_NAMES, REGISTERS, tone_ok
 
 
 @pytest.mark.parametrize(
@@ -13,8 +13,8 @@ from insabot.korean.speech_level import LEVEL_NAMES, LEVELS, tone_ok
         ("성수에 새로 생긴 카페 가볼래?", "banmal"),
         ("배고파ㅠㅠ", "banmal"),
         ("밥 먹자!!", "banmal"),
-        ("했었는데?", "banmal"),  # ends on a connective, still 반말
-        ("나도 보러 갈 수도 있으니까", "banmal"),  # -니까 connective is not 하십시오체
+        ("했었는데?", "none"),  # a connective asked: no level (its register is 반말, below)
+        ("나도 보러 갈 수도 있으니까", "none"),  # -니까 is a connective (no level), and not 하십시오체
         ("할머니께서 오셨어", "banmal"),  # subject honorific, 반말 to the listener
         ("엄마가 '밥 먹었어요?' 하시더라", "banmal"),  # the quote's level is not the speaker's
         ("그거 진짜 킹받네ㅋㅋㅋ", "banmal"),
@@ -32,6 +32,8 @@ from insabot.korean.speech_level import LEVEL_NAMES, LEVELS, tone_ok
         ("감사합니다!", "hapsyo"),
         ("내일 뵙겠습니다.", "hapsyo"),
         ("확인하셨습니까?", "hapsyo"),
+        ("어디 가시오?", "hao"),
+        ("좋습디다", "hao"),
         ("ㄹㅇ 맛집임", "eumseum"),
         ("어제 다녀왔음", "eumseum"),
         ("개웃김", "eumseum"),
@@ -51,6 +53,119 @@ def test_speech_level(text, level):
     assert analyze([text])[0].level == level
 
 
+# One or more crafted texts per hard kind of issue #24; each pins what a reader hears.
+REGISTER_CASES = {
+    "connective_cut": [
+        ("내일 비가 온다면", "none"),
+        ("더 빠르게.", "none"),
+        ("지금 가는 중인데 길이 막혀서", "none"),
+        ("나 지금 가는 중인데 길이 막혀서", "casual"),  # no level, but 나 (not 저) is heard
+        ("회의 잘 끝났어요. 내일은 비가 온다면", "polite"),
+        ("오늘 오픈 준비는 다 해 놨어요. 근데 포스기가 갑자기 안 켜져서", "polite"),
+        ("나 지금 출발했어. 근데 길이 너무 막혀서", "casual"),
+        ("선생님, 아이가 밤에 자꾸 깨요. 낮잠을 오래 자서 그런 건지", "polite"),
+        ("저는 그 일을 시작했습니다. 나 자신을 위해서.", "polite"),  # Kiwi's EF 어서 before a full stop
+        ("했었는데?", "casual"),  # asked, alone: heard as 반말
+        (
+            "이런 질문을 던져 보겠습니다. 만약 여러분이 내일 죽는다면?",
+            "polite",
+        ),  # asked inside 존댓말: no mix
+        ("편의점 신상 먹어봤는데 생각보다 괜찮던데 ㅎㅎ", "casual"),  # trailed off in chat, not cut
+        ("이번 휴가 때 혼자 일본 가려고.", "casual"),
+    ],
+    "noun_fragment": [
+        ("짐이 많을 경우", "none"),
+        ("건강에 관한 것", "none"),
+        ("전세 계약 시 확인해야 할 것들", "none"),
+        ("요청하신 자료 보내드립니다. 작년 매출 비교표", "polite"),
+        (
+            "우리 회사의 목표는 단순합니다: 모두에게 깨끗한 물을.",
+            "polite",
+        ),  # a noun phrase after the predicate
+        ("우리 다음 모임 장소 정했어. 연남동 이자카야", "casual"),
+        ("망한 듯", "casual"),  # 명사형 종결 still closes a sentence
+    ],
+    "short_no_predicate": [
+        ("네.", "polite"),
+        ("넵넵", "polite"),
+        ("안녕하세요", "polite"),
+        ("응.", "casual"),
+        ("ㅇㅇ", "casual"),
+        ("안녕?", "casual"),
+        ("미안", "casual"),
+        ("내일 같이 가기로 한 거 미안.", "casual"),
+        ("만 원.", "none"),
+        ("메리 크리스마스!", "none"),
+        ("헐", "none"),
+        ("7시?", "none"),
+    ],
+    "polite_mix": [
+        ("저는 학생입니다. 서울에 살아요.", "polite"),
+        ("확인했습니다. 내일 보내 드릴게요!", "polite"),
+        # a line heard without a level (a rhetorical question, 나 자신) does not mix a text that has levels
+        ("그 이유는? 바로 경제입니다.", "polite"),
+        ("오늘 회의 끝났습니다. 아 근데 나 자신이 좀 부끄럽네요.", "polite"),
+    ],
+    "quote_inside": [
+        ("엄마가 '밥 먹었어?' 하시더라고요", "polite"),
+        ("팀장님이 '내일까지 해 주세요' 이러는데 어이없어", "casual"),
+        ("엄마가 밥 먹었어? 하시더라고요", "polite"),  # no quotation marks
+    ],
+    "hao_archaic": [
+        ("어디 가시오?", "polite"),
+        ("그렇소", "polite"),
+        ("그 집 음식이 참 좋습디다", "polite"),
+        ("걱정 마시오. 내가 알아서 하리다.", "polite"),
+    ],
+    "soft_endings": [
+        ("오늘 날씨 좋죠", "polite"),
+        ("진짜 맛있네요", "polite"),
+        ("제가 할게요", "polite"),
+        ("제가 어제 아팠거든요", "polite"),
+        ("거기 진짜 좋더라고요", "polite"),
+        ("그거 내가 할게", "casual"),
+        ("거기 진짜 좋더라", "casual"),
+        ("나 어제 아팠거든", "casual"),
+    ],
+    "typed_spoken": [
+        ("다 했어욤", "polite"),
+        ("낼 회의 몇시였져?", "polite"),
+        ("ㅇㅋ요", "polite"),
+        ("했슴다", "polite"),
+        ("감사함다", "polite"),
+        ("이거 꼭 해보셈", "casual"),
+        ("어제 다 했음", "casual"),
+        ("나 오늘 일찍 끝났당", "casual"),
+        ("아 개춥다 진짜", "casual"),
+    ],
+    "emoji_tail": [
+        ("알겠어요ㅋㅋ", "polite"),
+        ("생신 축하드려요 아버지🎉", "polite"),
+        ("주말에 캠핑 ㄱㄱ🔥", "casual"),
+        ("고마워ㅠㅠ", "casual"),
+    ],
+    "real_mixed": [
+        ("어제 잘 들어갔어요? 나 완전 피곤해", "mixed"),
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "register"),
+    [(kind, text, register) for kind, cases in REGISTER_CASES.items() for text, register in cases],
+)
+def test_register(kind, text, register):
+    assert analyze([text])[0].register == register, kind
+
+
+def test_register_names_and_polite_mix_keeps_its_level():
+    assert set(REGISTER_NAMES) == set(REGISTERS)
+    (mix,) = analyze(["저는 학생입니다. 서울에 살아요."])
+    assert (mix.level, mix.register) == ("mixed", "polite")
+    assert [s.register for s in mix.sentences] == ["polite", "polite"]
+    assert tone_ok(mix.sentences, "jondaetmal") is True and tone_ok(mix.sentences, "banmal") is False
+
+
 def test_sentences_carry_their_own_level_and_ending():
     (result,) = analyze(["킹받네 ㅋㅋ\n오늘은 좀 아닌 듯. 내일 봬요"])
     assert [(s.level, s.ending) for s in result.sentences] == [
@@ -58,7 +173,7 @@ def test_sentences_carry_their_own_level_and_ending():
         ("eumseum", "듯"),
         ("haeyo", "어요"),
     ]
-    assert result.level == "mixed"
+    assert result.level == "mixed" and result.register == "mixed"
 
 
 def test_quoted_drafts_do_not_count():
@@ -74,6 +189,10 @@ def test_tone_matching():
     assert tone_ok(polite.sentences, "jondaetmal") is True and tone_ok(hapsyo.sentences, "jondaetmal") is True
     assert tone_ok(eum.sentences, "jondaetmal") is False
     assert tone_ok(laugh.sentences, "banmal") is None and tone_ok(laugh.sentences, "jondaetmal") is None
+    # the register decides: 네 is heard as 존댓말, a cut connective as nothing
+    yes, cut = analyze(["네.", "내일 비가 온다면"])
+    assert tone_ok(yes.sentences, "jondaetmal") is True and tone_ok(yes.sentences, "banmal") is False
+    assert tone_ok(cut.sentences, "banmal") is None
 
 
 def test_every_label_has_a_korean_name():

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from insabot.cli import main
-from insabot.eval.harness import aggregate, load_probes, probes_dataset
+from insabot.eval.harness import aggregate, load_probes, probes_dataset, score_rows
 from insabot.eval.metrics import LOWER_IS_BETTER, METRICS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,6 +76,33 @@ def ci_args(tiny_dir, tmp_path):
         "--set",
         f"eval.output_dir={tmp_path / 'eval'}",
     ]
+
+
+def test_tone_adherence_reads_the_register():
+    replies = [
+        (
+            "저는 학생입니다. 서울에 살아요.",
+            "jondaetmal",
+            True,
+        ),  # 하십시오체 + 해요체: level mixed, register polite
+        ("네.", "jondaetmal", True),  # no predicate, heard as 존댓말
+        ("응.", "banmal", True),
+        ("내일 비가 온다면", "banmal", False),  # a cut connective shows no tone
+        ("어제 잘 들어갔어요? 나 완전 피곤해", "jondaetmal", False),  # the writer's own voice switches
+        ("엄마가 '밥 먹었어?' 하시더라고요", "jondaetmal", True),  # the quotation is not the reply's voice
+    ]
+    rows = [{**row(reply, tone=tone), "category": "daily", "keywords": []} for reply, tone, _ in replies]
+    scored = score_rows(rows)
+    assert [(r["register"], r["tone_ok"]) for r in scored] == [
+        ("polite", True),
+        ("polite", True),
+        ("casual", True),
+        ("none", False),
+        ("mixed", False),
+        ("polite", True),
+    ]
+    assert scored[0]["level"] == "mixed"
+    assert aggregate(scored, seconds=1.0, perplexity=None)["tone_adherence"] == round(4 / 6, 4)
 
 
 def test_ci_suite_runs_end_to_end_and_writes_reports(ci_args, tmp_path, capsys):

@@ -39,7 +39,10 @@ def test_badges_come_from_the_eval_analysers():
         "슬랭: 킹받네",
         "📍 성수",
     ]
-    assert reply_badges("좋아요! 홍대에서 만나요")[:2] == ["해요체", "한글 100%"]
+    assert reply_badges("좋아요! 홍대에서 만나요")[:2] == ["존댓말 · 해요체", "한글 100%"]
+    assert reply_badges("저는 학생입니다. 서울에 살아요.")[0] == "존댓말 · 하십시오체+해요체"
+    assert reply_badges("어제 잘 들어갔어요? 나 완전 피곤해")[0] == "존댓말·반말 섞임"
+    assert reply_badges("네.")[0] == "존댓말"
     assert reply_badges("   ") == []
 
 

@@ -9,7 +9,7 @@ from insabot.chat import nfc
 from insabot.korean.fluency import fluency_scores
 from insabot.korean.locality import hangul_share, latin_leak, local_refs, other_script_leak
 from insabot.korean.markers import Markers, style_markers
-from insabot.korean.speech_level import SentenceLevel, overall_level, sentence_levels
+from insabot.korean.speech_level import SentenceLevel, overall_level, overall_register, sentence_levels
 
 MAX_TEXT_CHARS = 10_000
 """The longest text `insabot analyze` takes. Kiwi's time grows with the square of a line's length (2 cores:
@@ -20,7 +20,9 @@ MAX_TEXT_CHARS = 10_000
 class Analysis:
     text: str
     level: str
-    """banmal | haeyo | hapsyo | eumseum | none | mixed (see speech_level.LEVEL_NAMES)."""
+    """banmal | haeyo | hapsyo | hao | eumseum | none | mixed (see speech_level.LEVEL_NAMES)."""
+    register: str
+    """polite | casual | mixed | none: what a reader hears (존댓말 / 반말); a 하십시오체 + 해요체 text is `polite`."""
     sentences: list[SentenceLevel]
     hangul_share: float | None
     latin_leak: list[str]
@@ -46,6 +48,7 @@ def analyze(texts: Iterable[str]) -> list[Analysis]:
         Analysis(
             text=text,
             level=overall_level(sentences),
+            register=overall_register(sentences),
             sentences=sentences,
             hangul_share=hangul_share(text),
             latin_leak=latin_leak(text),

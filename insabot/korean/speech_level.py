@@ -1,9 +1,15 @@
-"""Speech level (반말 / 해요체 / 하십시오체 / 음슴체) of chat text, from Kiwi's morphological analysis.
+"""Speech level (반말 / 해요체 / 하십시오체 / 하오체 / 음슴체) and register (polite / casual) of chat text, from
+Kiwi's morphological analysis.
 
 The level towards the listener is carried by how each sentence closes, so for every sentence we find
 the closing morpheme (skipping laughter, emoji, punctuation and cute codas like the ㅇ of 좋아용) and
-classify it. Subject honorifics (께서, -시-) are ignored: they say nothing about the listener.
-Quoted speech ('밥 먹었어요?' 하시더라) is blanked before analysis: the quote's level is not the speaker's.
+classify it. Subject honorifics (께서, -시-) are ignored: they say nothing about the listener. A connective
+ending (-는데, -면, -고, -서: a segment cut before its sentence ends) and a noun phrase ("짐이 많을 경우") carry
+no level. Quoted speech ('밥 먹었어요?' 하시더라, or unquoted before 하고/하길래/이러는데) is not the speaker's.
+
+The register is what a reader hears: `polite` (존댓말: 해요체, 하십시오체, 하오체 — a 하십시오체 + 해요체 mix is
+still polite), `casual` (반말, 음슴체), `mixed` (the writer's own voice switches), `none` (nobody can tell).
+Short lines without a predicate are heard too (네, 넵 → polite; 응, ㅇㅇ, 안녕?, 미안 → casual; 헐, 만 원. → none).
 """
 
 from __future__ import annotations
@@ -14,17 +20,22 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 # Stable machine labels (documented in the README); Korean display names come from LEVEL_NAMES.
-LEVELS = ("banmal", "haeyo", "hapsyo", "eumseum", "none")
+LEVELS = ("banmal", "haeyo", "hapsyo", "hao", "eumseum", "none")
 LEVEL_NAMES = {
     "banmal": "반말",
     "haeyo": "해요체",
     "hapsyo": "하십시오체",
+    "hao": "하오체",
     "eumseum": "음슴체",
     "none": "서술어 없음",
     "mixed": "섞임",
 }
-POLITE = frozenset({"haeyo", "hapsyo"})
+POLITE = frozenset({"haeyo", "hapsyo", "hao"})
 CASUAL = frozenset({"banmal", "eumseum"})
+REGISTERS = ("polite", "casual", "mixed", "none")
+TONE_REGISTER = {"banmal": "casual", "jondaetmal": "polite"}
+"""The register each requested tone (insabot.chat's canonical tones) wants."""
+REGISTER_NAMES = {"polite": "존댓말", "casual": "반말", "mixed": "존댓말·반말 섞임", "none": "알 수 없음"}
 
 # Tags that never close a sentence for our purpose: punctuation, symbols (ㅋㅋ, ㅠㅠ are SW), emoji,
 # web tokens and Kiwi's "extra coda" on cute spellings (좋아용 = 어요 + ㅇ).
@@ -58,6 +69,135 @@ _CODA_TO_COMPAT = str.maketrans(
 )
 # Drawn-out polite endings (좋아요오, 그래요옹) confuse the tagger; the extra syllables add nothing.
 _DRAWN_OUT = re.compile(r"(요|죠)[오옹우웅]+")
+# Typed -죠 (했져?, 그렇잖져): only after a past/future/잖 stem, so 가져 (take it) stays 반말.
+_TYPED_JYO = re.compile(r"(?<=[었였했겠잖갰])져(?=[\s?!.~ㅋㅎㅠㅜ]*$)", re.MULTILINE)
+
+
+# 명사형 종결: a predicate turned into a noun phrase that closes a chat line ("망한 듯", "가는 중", "먹을 각",
+# "내가 할 거"). Any other noun after a modifier ("짐이 많을 경우", "건강에 관한 것") is a fragment: no level.
+_NOUN_ENDINGS = frozenset(
+    {
+        "듯",
+        "중",
+        "각",
+        "예정",
+        "거",
+        "듯함",
+        "편",
+        "상태",
+        "척",
+        "판",
+        "뻔",
+        "줄",
+        "모양",
+        "지경",
+        "느낌",
+        "기분",
+    }
+)
+# Connective endings (-는데, -면, -고, -서, -니까, -지만, -다면, -게 ...) close a segment cut before its sentence
+# ends, not a sentence; -라고/-다고 (quotative, "그거라고") and -ㄹ게 (promise) close one.
+_CONNECTIVE = re.compile(
+    r"(는데|ㄴ데|은데|인데|면|고|서|니까|지만|다가|며|게|도록|거나|든지|든가|자마자|ㄴ지|는지|은지|ㄹ지|"
+    r"으러|러|느라|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서)$"
+)
+# -는지/-ㄴ지 close an embedded question ("낮잠을 오래 자서 그런 건지"), even where Kiwi tags them EF.
+_EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
+# A word Kiwi does not know is a noun to it (개춥다, 사기템임, 사지마셈); its last syllable still shows the ending.
+_UNKNOWN_EUMSEUM = re.compile(r"..(임|함|됨|짐|셈|삼)$")
+_UNKNOWN_BANMAL = re.compile(r"..다$")
+_CONNECTIVE_EF = re.compile(
+    r"(는데|ㄴ데|은데|인데|던데|면|으면|다면|고|어서|아서|여서|해서|니까|지만|다가|면서)$"
+)
+_FINAL_EC = re.compile(r"(라고|다고|냐고|자고|ㄹ게|을게|ㄹ께|을께|려고)$")
+_CHAT_TAIL = re.compile(r"^(?:[ㅋㅎㅠㅜ]{2,}|~+|\.{2,}|…+)")
+# Lines without a predicate that a reader still hears (the whole line, punctuation, laughter and emoji removed).
+_POLITE_WORDS = frozenset(
+    {
+        "네",
+        "넵",
+        "넹",
+        "넴",
+        "녭",
+        "녜",
+        "예",
+        "옙",
+        "넵넵",
+        "네네",
+        "넹넹",
+        "예예",
+        "아니요",
+        "아뇨",
+        "아녜요",
+    }
+)
+_CASUAL_WORDS = frozenset(
+    {
+        *(
+            "응",
+            "웅",
+            "엉",
+            "어",
+            "ㅇㅇ",
+            "ㅇㅋ",
+            "ㅇㅋㅇㅋ",
+            "오키",
+            "오키오키",
+            "오케",
+            "ㄱㄱ",
+            "ㄴㄴ",
+            "ㄱㅅ",
+            "ㄳ",
+        ),
+        *(
+            "ㅈㅅ",
+            "ㅇㅈ",
+            "ㅂㅂ",
+            "ㅂㅇ",
+            "안녕",
+            "아니",
+            "아니아니",
+            "미안",
+            "잠깐",
+            "잠깐만",
+            "잘자",
+            "야",
+            "콜",
+        ),
+        *(
+            "그래",
+            "어그래",
+            "아니야",
+            "글쎄",
+            "어어",
+            "나도",
+            "왜에",
+            "왜",
+            "뭐",
+            "굿밤",
+            "바이",
+            "빠이",
+            "고마워",
+            "ㄱㅊ",
+            "ㄴㄴㄴ",
+            "웅웅",
+            "응응",
+            "ㅇㅇㅇ",
+        ),
+    }
+)
+_NOT_WORD = re.compile(r"[\s.,!?~…·ㅠㅜ^;:\-_*'\"()\[\]♡♥]+|[ㅋㅎ]{2,}|[^\w\s]")
+_SHORT_LINE = 24  # characters: longer lines are never one of the words above, even with tails
+# Chat shorthand that is 반말 wherever it stands in a line without a predicate (ㅇㅋ 그럼 7시에 ㄱ, 캠핑 ㄱㄱ).
+_CASUAL_JAMO = frozenset(
+    {"ㅇㅇ", "ㅇㅋ", "ㄱㄱ", "ㄱ", "ㄴㄴ", "ㅇㅈ", "ㄱㅅ", "ㅈㅅ", "ㅂㅂ", "ㄱㄱㄱ", "ㄹㅇ"}
+)
+# A line that a quotation ends on: what follows reports it (엄마가 밥 먹었어? 하시더라고요).
+_QUOTATIVE = re.compile(
+    r"^(?:하고|하길래|하기에|하는데|하니까|하면서|하더니|하더라|하시|하셔|하셨|하던데|해서|했더니|했는데|"
+    r"라고|이라고|(?:이|그)(?:러는데|러길래|러더라|러시더라|러더니|러면서|러시|러셔|랬더니)|물어|묻길래|묻더|"
+    r"말하|말씀하)"
+)
 
 
 @dataclass(frozen=True)
@@ -66,41 +206,143 @@ class SentenceLevel:
     level: str
     ending: str | None
     """The closing morpheme that decided the level (e.g. "어", "어요", "ㅂ니다"), None for `none`."""
+    register: str = "none"
+    """polite | casual | none: what a reader hears in this sentence (네 → polite, 응 → casual)."""
 
 
 def ending_level(form: str, tag: str) -> str:
     """Level of a closing ending morpheme (EF/EC/ETN), in compatibility-jamo spelling."""
-    if tag == "ETN" or form in ("음", "ㅁ"):
+    if form in ("음", "ㅁ"):
         return "eumseum"
-    # Only the ㅂ/습 forms: a bare -니까 is the casual connective ("있으니까"), not 하십시오체.
+    if tag == "ETN":
+        return "none"  # -기 names an act ("식기 전에"), it closes nothing
+    # Only the ㅂ/습 forms: a bare -니까 is the casual connective ("있으니까"), not 하십시오체. 했슴다/감사함다 are
+    # the spoken 하십시오체 of 했습니다/감사합니다.
     if form.endswith(
         ("ㅂ니다", "습니다", "슴니다", "ㅂ니까", "습니까", "슴니까", "십시오", "ㅂ시오", "ㅂ시다", "읍시다")
-    ):
+    ) or form in ("슴다", "ㅁ다", "ㅂ죠"):
         return "hapsyo"
-    if form.endswith(("요", "여", "죠", "쇼")):
+    # 하오체 (가시오, 그렇소, 좋구려) and the archaic retrospective -습디다/-ㅂ디다.
+    if form in ("오", "소", "구려", "우", "리다", "오리다", "리까") or form.endswith(
+        ("습디다", "ㅂ디다", "습디까", "ㅂ디까")
+    ):
+        return "hao"
+    if form.endswith(("요", "여", "죠", "쇼", "염", "얌")):
         return "haeyo"
     return "banmal"
 
 
+def _polite_form(token) -> bool:
+    return ending_level(token.form.translate(_CODA_TO_COMPAT), token.tag) in POLITE
+
+
+def _ending_of(token, after) -> str:
+    """Level of an ending token; a connective ending cut before its sentence ends has none."""
+    form = token.form.translate(_CODA_TO_COMPAT)
+    level = ending_level(form, token.tag)
+    if level in POLITE:
+        return level  # 바빠서요, 그렇소: 요 and 하오체 endings carry their level even where Kiwi says EC
+    if _FINAL_EC.search(form):
+        return level  # 그거라고, 할게, 가려고: these close a sentence
+    if token.tag == "EC":
+        connective = _CONNECTIVE.search(form)
+    else:  # Kiwi also calls a cut connective EF when a full stop follows ("나 자신을 위해서.", "갈 건데.")
+        connective = _EMBEDDED.search(form) or _CONNECTIVE_EF.search(form)
+    if not connective:
+        return (
+            "banmal" if token.tag == "EC" else level
+        )  # Kiwi's EC for 간다, 가자, 있을래 without punctuation
+    # 괜찮던데 ㅎㅎ, 1교시인데...: trailed off in chat, the ending closes the sentence. Asked (했는데? 죽는다면?) it
+    # has no level: the line is heard as 반말 only where nothing else speaks (see bare_register).
+    if any(t.tag in ("SE", "W_EMOJI") or _CHAT_TAIL.match(t.form) for t in after):
+        return "banmal"
+    return "none"
+
+
 def classify_tokens(tokens) -> tuple[str, str | None]:
     """(level, closing form) of one sentence's Kiwi tokens."""
+    tokens = list(tokens)
     content = [t for t in tokens if t.tag not in _TRANSPARENT]
     if not content:
         return "none", None
     last = content[-1]
     form = last.form.translate(_CODA_TO_COMPAT)
     tag = last.tag
-    if tag.startswith("E") or tag == "ETN":
-        return ending_level(form, tag), form
+    after = tokens[tokens.index(last) + 1 :]
+    if tag.startswith("E") and tag not in ("ETM", "EP"):
+        level = _ending_of(last, after)
+        return (level, form) if level != "none" else ("none", None)
     if form.endswith(("요", "죠", "쵸")):  # 진짜요?, 저는요, 그쵸: the particle/contraction is polite
         return "haeyo", form
-    if tag in _NOMINAL:
-        # "망한 듯", "가는 중", "먹을 각": a predicate turned into a noun phrase is 명사형 종결.
-        before = content[-2] if len(content) > 1 else None
-        return ("eumseum", form) if before is not None and before.tag == "ETM" else ("none", None)
+    before = content[-2] if len(content) > 1 else None
+    if before is not None and before.tag == "ETM":
+        # "망한 듯", "가는 중", "먹을 각": a predicate turned into a noun phrase is 명사형 종결; any other noun
+        # after a modifier ("짐이 많을 경우", "건강에 관한 것") is a fragment.
+        return ("eumseum", form) if form in _NOUN_ENDINGS else ("none", None)
+    if tag == "NNG" and _UNKNOWN_EUMSEUM.search(form):
+        return "eumseum", form
+    if tag == "NNG" and _UNKNOWN_BANMAL.search(form):
+        return "banmal", form
+    if (
+        form in ("셈", "삼")
+        and before is not None
+        and before.tag.startswith(("VV", "VA", "VX", "XSV", "XSA"))
+    ):
+        return "eumseum", form  # 먹어보셈, 하삼
     if tag.startswith(("VV", "VA", "VX", "VCP", "VCN", "XSV", "XSA")):
         return "banmal", form  # a bare stem: a typo'd or clipped casual ending
+    if tag.startswith(("N", "S", "IC", "MA", "MM", "J", "XR", "XSN")):
+        # A trailing vocative, noun or particle after a predicate in the same sentence (축하드려요 아버지): the
+        # predicate's ending decides.
+        modified = (
+            False  # past a modifier (깨끗한 물을, 확인해야 할 것들) only a final ending closes a sentence
+        )
+        for index in range(len(content) - 2, -1, -1):
+            token = content[index]
+            modified = modified or token.tag == "ETM"
+            closing = token.tag == "EF" or (token.tag == "EC" and _polite_form(token))
+            if closing or (token.tag in ("EC", "ETN") and not modified):
+                level = _ending_of(token, [])
+                return (level, token.form.translate(_CODA_TO_COMPAT)) if level != "none" else ("none", None)
+            if token.tag == "NNG" and _UNKNOWN_BANMAL.search(token.form):
+                return "banmal", token.form
     return "none", None  # interjections (헐, 응, 네), adverbs, particles
+
+
+def level_register(level: str) -> str:
+    return "polite" if level in POLITE else "casual" if level in CASUAL else "none"
+
+
+def _person_register(tokens) -> str:
+    """나/너 (casual) or 저/저희 (polite) in a line that has no level ("엄마 나 도착~~", "아 근데 나 돈 없는데")."""
+    pronouns = {t.form for t in tokens if t.tag == "NP"}
+    casual, polite = bool(pronouns & {"나", "너", "니", "너희", "너네"}), bool(pronouns & {"저", "저희"})
+    return "casual" if casual and not polite else "polite" if polite and not casual else "none"
+
+
+def bare_register(text: str) -> str:
+    """The register of a line without a speech level, where a reader hears one: 네/넵 polite; 응/ㅇㅇ/미안
+    casual, and so is a question without 요 (안녕?, 진짜?, 왜?); anything else (헐, 만 원., 메리 크리스마스!) none."""
+    word = _NOT_WORD.sub("", text)
+    if not word:
+        return "none"
+    if word in _POLITE_WORDS:
+        return "polite"
+    words = _NOT_WORD.sub(" ", text).split()
+    if (
+        word in _CASUAL_WORDS
+        or any(w in _CASUAL_JAMO for w in words)
+        or (words and words[-1] in _CASUAL_WORDS)
+    ):
+        return "casual"
+    # 안녕?, 진짜?, 왜?: a question without 요 is asked in 반말 (but "7시?", "만 원?" are just a time and a price)
+    if (
+        text.rstrip().rstrip("ㅋㅎㅠㅜ~!").endswith("?")
+        and re.search("[가-힣]", word)
+        and not re.search(r"\d", word)
+    ):
+        return "casual"
+    return "none"
 
 
 def blank_quotes(text: str) -> str:
@@ -111,7 +353,9 @@ def prepare(text: str) -> list[str]:
     """Chat lines (bubbles) with quotes blanked; each line is split into sentences by Kiwi."""
     return [
         line
-        for line in (_DRAWN_OUT.sub(r"\1", blank_quotes(raw)).strip() for raw in text.split("\n"))
+        for line in (
+            _TYPED_JYO.sub("죠", _DRAWN_OUT.sub(r"\1", blank_quotes(raw))).strip() for raw in text.split("\n")
+        )
         if line
     ]
 
@@ -132,9 +376,21 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
     for lines in lines_per_text:
         result = []
         for _ in lines:
-            for sentence in next(analysed):
+            sentences = list(next(analysed))
+            for index, sentence in enumerate(sentences):
+                following = sentences[index + 1].text if index + 1 < len(sentences) else ""
+                if _QUOTATIVE.match(following):  # an unquoted quotation: not the speaker's voice
+                    result.append(SentenceLevel(sentence.text, "none", None, "none"))
+                    continue
                 level, ending = classify_tokens(sentence.tokens)
-                result.append(SentenceLevel(sentence.text, level, ending))
+                if len(sentence.text) <= _SHORT_LINE:
+                    word = _NOT_WORD.sub("", sentence.text)
+                    if word in _POLITE_WORDS or word in _CASUAL_WORDS:  # 넵넵 is no 하십시오체 to Kiwi's eyes
+                        level, ending = "none", None
+                register = level_register(level) if level != "none" else bare_register(sentence.text)
+                if register == "none":
+                    register = _person_register(sentence.tokens)
+                result.append(SentenceLevel(sentence.text, level, ending, register))
         yield result
 
 
@@ -146,13 +402,25 @@ def overall_level(sentences: list[SentenceLevel]) -> str:
     return levels.pop() if len(levels) == 1 else "mixed"
 
 
+def overall_register(sentences: list[SentenceLevel]) -> str:
+    """The register of a text: polite when every sentence that has one is polite (하십시오체 + 해요체 too), casual
+    when all are casual, mixed when both occur, none when no sentence has one. Sentences with a speech level
+    decide; a line heard without one (네, 왜?, a cut segment with 나) only speaks when no sentence has a level, so
+    a rhetorical "이유는?" or "나 자신을 위해서" inside 존댓말 makes no mix."""
+    registers = {s.register for s in sentences if s.level != "none" and s.register != "none"}
+    if not registers:
+        registers = {s.register for s in sentences if s.register != "none"}
+    if not registers:
+        return "none"
+    return registers.pop() if len(registers) == 1 else "mixed"
+
+
 def tone_ok(sentences: list[SentenceLevel], tone: str) -> bool | None:
-    """The one tone verdict (eval, data check, KakaoTalk import): does a text keep the requested tone?
-    반말 allows 음슴체; 존댓말 allows 해요체 and 하십시오체. None when no sentence carries a speech level
-    (ㅋㅋ, 헐, a single noun): such a text breaks neither tone and shows neither — the eval counts it as a
-    miss (a reply must show its tone), a corpus check as no breach."""
-    levelled = [s.level for s in sentences if s.level != "none"]
-    if not levelled:
+    """The one tone verdict (eval, data check, KakaoTalk import): is the text's register the requested tone's?
+    반말 wants `casual` (반말, 음슴체); 존댓말 wants `polite` (해요체, 하십시오체, 하오체); `mixed` keeps neither.
+    None when the register is `none` (ㅋㅋ, 헐, a single noun): such a text breaks neither tone and shows
+    neither — the eval counts it as a miss (a reply must show its tone), a corpus check as no breach."""
+    register = overall_register(sentences)
+    if register == "none":
         return None
-    allowed = CASUAL if tone == "banmal" else POLITE
-    return all(level in allowed for level in levelled)
+    return register == TONE_REGISTER.get(tone, "polite")

@@ -6,13 +6,14 @@ import collections
 from dataclasses import dataclass, field
 
 from insabot.korean.analyze import Analysis
-from insabot.korean.speech_level import LEVEL_NAMES
+from insabot.korean.speech_level import LEVEL_NAMES, REGISTER_NAMES
 
 
 @dataclass
 class Summary:
     texts: int = 0
     levels: collections.Counter = field(default_factory=collections.Counter)
+    registers: collections.Counter = field(default_factory=collections.Counter)
     hangul_total: float = 0.0
     hangul_counted: int = 0
     with_latin_leak: int = 0
@@ -26,6 +27,7 @@ class Summary:
     def add(self, analysis: Analysis) -> None:
         self.texts += 1
         self.levels[analysis.level] += 1
+        self.registers[analysis.register] += 1
         if analysis.hangul_share is not None:
             self.hangul_total += analysis.hangul_share
             self.hangul_counted += 1
@@ -42,6 +44,7 @@ class Summary:
         rate = (lambda n: round(n / self.texts, 4)) if self.texts else (lambda n: 0.0)
         return {
             "texts": self.texts,
+            "registers": {register: self.registers.get(register, 0) for register in REGISTER_NAMES},
             "levels": {level: self.levels.get(level, 0) for level in LEVEL_NAMES},
             "mean_hangul_share": round(self.hangul_total / self.hangul_counted, 4)
             if self.hangul_counted
@@ -59,10 +62,13 @@ class Summary:
 
     def table(self) -> str:
         data = self.as_dict()
-        lines = [f"texts: {data['texts']}", "", "level       count   share  이름"]
+        share = (lambda n: n / data["texts"]) if data["texts"] else (lambda n: 0.0)
+        lines = [f"texts: {data['texts']}", "", "register    count   share  이름"]
+        for register, count in data["registers"].items():
+            lines.append(f"{register:<9} {count:>7} {share(count):>7.1%}  {REGISTER_NAMES[register]}")
+        lines += ["", "level       count   share  이름"]
         for level, count in data["levels"].items():
-            share = count / data["texts"] if data["texts"] else 0.0
-            lines.append(f"{level:<9} {count:>7} {share:>7.1%}  {LEVEL_NAMES[level]}")
+            lines.append(f"{level:<9} {count:>7} {share(count):>7.1%}  {LEVEL_NAMES[level]}")
         lines += ["", f"mean Hangul share: {data['mean_hangul_share']}", "texts with ..."]
         lines += [f"  {name:<18} {value:.1%}" for name, value in data["rates"].items()]
         return "\n".join(lines)
