@@ -15,6 +15,8 @@ Training and validation forward passes only: generation with a KV cache keeps `s
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -92,3 +94,16 @@ def use_packed_attention(model: Any) -> None:
     AttentionInterface.register(PACKED_ATTENTION, packed_sdpa_attention)
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     base.set_attn_implementation(PACKED_ATTENTION)
+
+
+@contextmanager
+def cached_attention(model: Any) -> Iterator[None]:
+    """Plain SDPA for a while inside a training run (reply selection at validation encodes a context once and
+    reuses its KV cache, which the packed implementation refuses), then per-conversation attention again."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    training_implementation = base.config._attn_implementation
+    base.set_attn_implementation("sdpa")
+    try:
+        yield
+    finally:
+        base.set_attn_implementation(training_implementation)

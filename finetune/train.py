@@ -27,7 +27,7 @@ import torch
 
 from insabot.config import Config, dump_config
 from insabot.errors import InsabotError
-from insabot.finetune.attention import use_packed_attention
+from insabot.finetune.attention import cached_attention, use_packed_attention
 from insabot.finetune.conversations import CORPUS_DIR, Conversation
 from insabot.finetune.loss import causal_lm, supervised_loss_sum
 from insabot.finetune.packing import Packed, collate, pack
@@ -263,7 +263,7 @@ def validation_selection(
 ) -> dict[str, float]:
     """Reply selection (K = 10) on the first `turns` validation turns, with dropout off."""
     model.eval()
-    with _autocast(model.device.type, autocast):
+    with cached_attention(model), _autocast(model.device.type, autocast):
         scores = selection_scores(model, tokenizer, data.validation_conversations, limit=turns)
     model.train()
     if scores["hits_at_1"] is None:  # too few validation replies to draw distractors from

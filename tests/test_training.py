@@ -315,11 +315,17 @@ def test_validation_selection_ranks_true_replies_with_the_model(tiny):
     model, tokenizer = tiny
     validation = assign_splits(load_corpus(), frozen=train_module.load_frozen())["validation"]
     data = train_module.TrainData([], [], 0, 0, validation)
+    implementation, training = model.config._attn_implementation, model.training
+    use_packed_attention(model)  # as in a training run: selection's KV cache needs plain SDPA for a while
     model.train()
-    scores = train_module.validation_selection(model, tokenizer, data, turns=6, autocast=None)
+    try:
+        scores = train_module.validation_selection(model, tokenizer, data, turns=6, autocast=None)
+        assert model.config._attn_implementation == PACKED_ATTENTION and model.training  # back to training
+    finally:
+        model.set_attn_implementation(implementation)
+        model.train(training)
     assert set(scores) == {"val_hits_at_1", "val_mrr"}
     assert 0 <= scores["val_hits_at_1"] <= 1 and 0.1 <= scores["val_mrr"] <= 1
-    assert model.training  # back to training mode
 
 
 SHAPES = {
