@@ -81,15 +81,6 @@ def test_batch_size_does_not_change_greedy_replies(tiny_dir, tmp_path, capsys):
     assert [r["reply"] for r in one] == [r["reply"] for r in three]
 
 
-def test_candidates_flag_reranks_sampled_replies_and_refuses_greedy(
-    tiny_dir, tmp_path, capsys, no_model_load
-):
-    path = tmp_path / "p.txt"
-    path.write_text("야 뭐해\n", encoding="utf-8")
-    code, rows, err = run(capsys, path, "--model", tiny_dir, "--candidates", 3)
-    assert code == 2 and "generation.candidates > 1 reranks sampled replies" in err and not rows
-
-
 def test_candidates_flag_sets_the_reranker(tiny_dir, tmp_path, capsys, monkeypatch):
     import insabot.bot.batch
 

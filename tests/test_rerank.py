@@ -215,7 +215,6 @@ def test_generate_refuses_greedy_candidates_before_a_model_loads(tmp_path, capsy
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("야 뭐해\n", encoding="utf-8")
     # the model does not exist: the refusal must come before anything tries to load it
-    code = main(
-        ["generate", str(prompts), "--model", str(tmp_path / "nowhere"), "--set", "generation.candidates=3"]
-    )
-    assert code == 2 and "do_sample" in capsys.readouterr().err
+    for flag in (["--set", "generation.candidates=3"], ["--candidates", "3"]):
+        code = main(["generate", str(prompts), "--model", str(tmp_path / "nowhere"), *flag])
+        assert code == 2 and "do_sample" in capsys.readouterr().err
