@@ -316,6 +316,16 @@ def training_output_vocab(config: Config, model, tokenizer: Any, data: TrainData
     return torch.tensor(sorted(supervised.union(output_vocab_ids(tokenizer, lm))), device=device)
 
 
+def forget_metrics_after(run_dir: Path, step: int) -> None:
+    """Drop what a killed run logged after its last checkpoint: the resumed run logs those steps again, and the
+    curve should hold each step once."""
+    path = run_dir / "metrics.jsonl"
+    if path.exists():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if json.loads(line)["step"] <= step]
+        path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+
+
 def write_run_header(run_dir: Path, config: Config, data: TrainData, steps: int, autocast) -> None:
     """config.yaml and data.json: what a run was asked to do, written before its first step."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -421,6 +431,8 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
     state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "tokens": 0, "supervised_tokens": 0, "seconds": 0.0}
     if checkpoint is not None:
         state = load_checkpoint(checkpoint, model, optimizer, scheduler)
+        if dist.main:
+            forget_metrics_after(run_dir, state["step"])
     autocast = precision_dtype(config.train.precision, device)
     if dist.main:
         write_run_header(run_dir, config, data, total_steps, autocast)

@@ -417,9 +417,9 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(tiny_dir, tiny_data, t
     real_save = train_module.save_checkpoint
 
     def save_then_die(run_dir, model, optimizer, scheduler, state, keep):
+        if state["step"] == 8:
+            raise KeyboardInterrupt  # killed after logging steps 6 and 8, before the step-8 checkpoint
         real_save(run_dir, model, optimizer, scheduler, state, keep)
-        if state["step"] == 4:
-            raise KeyboardInterrupt  # killed right after the step-4 checkpoint
 
     monkeypatch.setattr(train_module, "save_checkpoint", save_then_die)
     config = tiny_config(tiny_dir, tiny_data, tmp_path / "b", max_steps=10)
@@ -428,6 +428,12 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(tiny_dir, tiny_data, t
     monkeypatch.setattr(train_module, "save_checkpoint", real_save)
     resumed = train_module.train(config, resume=True, progress=False)
 
+    def logged_steps(run):
+        return [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+    assert logged_steps(resumed) == logged_steps(
+        straight
+    )  # steps 6 and 8 once, as the resumed run logged them
     from safetensors.torch import load_file
 
     a = load_file(straight / "adapter" / "adapter_model.safetensors")
