@@ -42,6 +42,8 @@ NOW = datetime(2026, 12, 9, 12, 0, tzinfo=SEOUL)  # a Wednesday, noon
         ("이따 저녁에 장 보러 가자", "2026-12-09"),  # 이따 with a part of the day: today
         ("30일 수요일 7시에 보자", "2026-12-30T19:00:00+09:00"),  # N일 names the day beside a weekday
         ("크리스마스 당일은 가족이랑 있고 다음날 2시에 보자", "2026-12-26T14:00:00+09:00"),
+        ("내일 1일차 교육 9시", "2026-12-10T09:00:00+09:00"),  # 1일차 is no day of the month
+        ("크리스마스에 3일 연휴라 여행 가자", "2026-12-25"),
     ],
 )
 def test_plans_make_events(text, start):

@@ -5,9 +5,8 @@ A message becomes an event when it has a plan word (보자, 갈 사람, ㄱㄱ, 
 places in the future; a clock time and a meeting spot with no verb ("8시 반 강남역 11번 출구") count too.
 Everything else — small talk, a past outing, a plan with no day ("담에 술 한잔해"), one called off or put off
 (취소, 미뤄졌대) or only wished for (가볼까 생각중, 시간 되면 보자) — makes none: a wrong calendar entry is worse
-than a missing one. A message that only
-gives a time ("2시쯤 어때") takes its day from a plan a few messages before it, and then replaces that plan's
-all-day event, so one settled plan is one event.
+than a missing one. A message that only gives a time ("2시쯤 어때") takes its day from a plan a few messages
+before it, and then replaces that plan's all-day event, so one settled plan is one event.
 """
 
 from __future__ import annotations

@@ -98,7 +98,9 @@ _MONTH_DAY = re.compile(r"(?<!\d)(?P<m>\d{1,2})\s*월\s*(?P<d>\d{1,2})\s*일")
 _SLASH_DATE = re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")
 _MONTH_REL_DAY = re.compile(r"(?P<rel>이번|다음|담|다다음)\s*달\s*(?P<d>\d{1,2})\s*일")
 _MONTH_REL = re.compile(r"(?:이번|다음|담|다다음)\s*달")
-_BARE_DAY = re.compile(r"(?<![\d월/])(?P<d>\d{1,2})\s*일(?!\s*(?:뒤|후|있다가|동안|간|째|전|만에))(?!요일)")
+_BARE_DAY = re.compile(
+    r"(?<![\d월/])(?P<d>\d{1,2})\s*일(?!\s*(?:뒤|후|있다가|동안|간|째|전|만에|차|짜리|치|연휴|휴가))(?!요일)"
+)
 _DAYS_LATER = re.compile(r"(?:(?P<n>\d{1,2})\s*일|(?P<w>하루|이틀|사흘|나흘))\s*(?:뒤|후|있다가)")
 _WEEKS_LATER = re.compile(r"(?:(?P<n>\d{1,2}|한|두|세)\s*주|(?P<w>일주일))\s*(?:뒤|후|있다가)")
 
