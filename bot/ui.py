@@ -394,14 +394,18 @@ def build_app(web: WebChat) -> gr.Blocks:
                 "약속 잡은 대화를 붙여넣거나 카톡 내보내기(.txt)를 올리면 일정 표와 캘린더 파일(.ics)을 만들어요. "
                 "내보내기는 메시지마다 보낸 시각을 기준으로 '내일', '토요일'을 풀어요."
             )
-            plan_text_box = gr.Textbox(PLAN_EXAMPLE, lines=6, label="대화")
+            plan_text_box = gr.Textbox(PLAN_EXAMPLE, lines=6, label="대화", elem_id="plan-text")
             with gr.Row():
                 plan_upload = gr.File(label="카톡 내보내기 (.txt)", file_types=[".txt"], type="filepath")
-                plan_now = gr.Textbox("", label="기준 시각 (붙여넣은 줄; 비우면 지금, 예: 2026-12-09T12:00)")
-            plan_go = gr.Button("일정 찾기", variant="primary")
+                plan_now = gr.Textbox(
+                    "", label="기준 시각 (붙여넣은 줄; 비우면 지금, 예: 2026-12-09T12:00)", elem_id="plan-now"
+                )
+            plan_go = gr.Button("일정 찾기", variant="primary", elem_id="plan-go")
             plan_summary = gr.Markdown()
-            plan_table = gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, label="일정")
-            plan_download = gr.DownloadButton(".ics 내려받기", visible=False)
+            plan_table = gr.Dataframe(
+                headers=TABLE_HEADERS, interactive=False, wrap=True, label="일정", elem_id="plan-table"
+            )
+            plan_download = gr.DownloadButton(".ics 내려받기", visible=False, elem_id="plan-download")
 
         model.change(web.load_model, model, model_status, api_name="load_model")
         app.load(web.load_model, model, model_status, api_visibility="private")

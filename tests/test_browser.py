@@ -162,3 +162,35 @@ def test_the_demo_default_answers_in_korean(browser, tmp_path, unused_port):
         context.close()
     finally:
         app.close()
+
+
+def test_the_plan_tab_turns_pasted_messages_into_a_table_and_an_ics(page):
+    """The 일정 tab: paste two plan messages over the example, run it, read the events table, download the .ics."""
+    page.get_by_role("tab", name="일정").click()
+    box = page.locator("#plan-text textarea")
+    box.wait_for()
+    box.fill("")
+    box.focus()
+    # as a paste: the text arrives in one input event, no key presses
+    page.keyboard.insert_text("토요일 저녁 6시에 합정역에서 보자\n낼 점심 ㄱㄱ 1시")
+    page.locator("#plan-now textarea, #plan-now input").first.fill("2026-12-09T12:00")
+    page.locator("#plan-go").click()
+
+    page.get_by_text("일정 2개를 찾았어요").wait_for(timeout=30_000)
+    table = page.locator("#plan-table")
+    # the grid keeps hidden copies of its cells for measuring: only the shown ones (roles skip hidden ones)
+    starts = table.get_by_role("gridcell").filter(has_text="+09:00").all_inner_texts()
+    assert [start.strip() for start in starts] == ["2026-12-12T18:00:00+09:00", "2026-12-10T13:00:00+09:00"]
+    assert "합정역" in table.inner_text()
+    download_button = page.locator("#plan-download")
+    assert download_button.is_visible()
+    with page.expect_download() as download_info:
+        download_button.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".ics")
+    calendar = Path(download.path()).read_text(encoding="utf-8")
+    assert calendar.startswith("BEGIN:VCALENDAR")
+    assert "DTSTART;TZID=Asia/Seoul:20261212T180000" in calendar
+    assert "DTSTART;TZID=Asia/Seoul:20261210T130000" in calendar
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "plan-tab.png"), full_page=True)

@@ -28,6 +28,22 @@ NOW = datetime(2026, 12, 9, 12, 0, tzinfo=SEOUL)  # a Wednesday, noon
         ("1/3 신년회 ㄱ?", "2027-01-03"),
         ("다음 주 월요일 오전 9시 반 면접", "2026-12-14T09:30:00+09:00"),
         ("이번 주 토욜 2시~5시 스터디", "2026-12-12T14:00:00+09:00"),
+        # announced rather than proposed: going (감, 가), -ㄹ 거, 가야 됨, a schedule noun, a formal 있습니다
+        ("금요일에 부모님 댁 감", "2026-12-11"),
+        ("토요일에 엄마 생신이라 본가 가", "2026-12-12"),
+        ("토요일에 친구들이랑 캠핑 갈 거야", "2026-12-12"),
+        ("내일 오전에 구청 가야 됨", "2026-12-10"),
+        ("모레 오후 4시 팀 면담 있습니다", "2026-12-11T16:00:00+09:00"),
+        ("12일에 보는 거 맞지?", "2026-12-12"),
+        ("영화 예매했어 토요일 7시 반", "2026-12-12T19:30:00+09:00"),  # booked: a settled past
+        ("내일 8시 반 강남역 11번 출구", "2026-12-10T20:30:00+09:00"),  # a time and a spot, no verb
+        ("다음 주 화요일 9시 스탠드업", "2026-12-15T09:00:00+09:00"),  # a work word: the morning
+        ("이브에 우리집에서 파티하자", "2026-12-24"),
+        ("이따 저녁에 장 보러 가자", "2026-12-09"),  # 이따 with a part of the day: today
+        ("30일 수요일 7시에 보자", "2026-12-30T19:00:00+09:00"),  # N일 names the day beside a weekday
+        ("크리스마스 당일은 가족이랑 있고 다음날 2시에 보자", "2026-12-26T14:00:00+09:00"),
+        ("내일 1일차 교육 9시", "2026-12-10T09:00:00+09:00"),  # 1일차 is no day of the month
+        ("크리스마스에 3일 연휴라 여행 가자", "2026-12-25"),
     ],
 )
 def test_plans_make_events(text, start):
@@ -51,10 +67,29 @@ def test_plans_make_events(text, start):
         "지금 7시 반인데 어디야",
         "내일 아침에 전화할게",
         "주말에 뭐해?",
+        "낼 월요일인데 뭐 입어야 되냐",
+        "가방 앞에 둬",
+        "오늘 진짜 즐거웠다 또 보자",  # 오늘 in the past tense: the day now ending
     ],
 )
 def test_no_plan_no_event(text):
     assert plan_text(text, NOW).events == []
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        ("토요일 모임 취소됐어", "취소되거나 미뤄진"),
+        ("금요일에 보기로 한 거 다음 주로 미뤄졌대", "취소되거나 미뤄진"),
+        ("크리스마스에 스키장 가볼까 생각중", "바람이나"),
+        ("주말에 시간 되면 보자", "시간 되면"),
+        ("크리스마스 지나고 보자", "전후라서"),
+    ],
+)
+def test_called_off_wished_or_around_a_day_is_reported_not_planned(text, note):
+    result = plan_text(text, NOW)
+    assert result.events == []
+    assert [note in s.note for s in result.skipped] == [True]
 
 
 def test_skipped_times_are_reported_with_their_line():

@@ -1,10 +1,12 @@
 """Chat messages that propose or settle a plan, turned into calendar events.
 
-A message becomes an event when it has a plan word (보자, 갈 사람, ㄱㄱ, 회의, 예약 …) and a time expression
-that `insabot.plan.when.resolve` places in the future. Everything else — small talk, a past outing, a plan with
-no day ("담에 술 한잔해") — makes none: a wrong calendar entry is worse than a missing one. A message that only
-gives a time ("2시쯤 어때") takes its day from a plan a few messages before it, and then replaces that plan's
-all-day event, so one settled plan is one event.
+A message becomes an event when it has a plan word (보자, 갈 사람, ㄱㄱ, 회의, 예약 …, or a schedule told as news:
+"본가 감", "먹을 거임", "은행 가야 됨", "면담 있습니다") and a time expression that `insabot.plan.when.resolve`
+places in the future; a clock time and a meeting spot with no verb ("8시 반 강남역 11번 출구") count too.
+Everything else — small talk, a past outing, a plan with no day ("담에 술 한잔해"), one called off or put off
+(취소, 미뤄졌대) or only wished for (가볼까 생각중, 시간 되면 보자) — makes none: a wrong calendar entry is worse
+than a missing one. A message that only gives a time ("2시쯤 어때") takes its day from a plan a few messages
+before it, and then replaces that plan's all-day event, so one settled plan is one event.
 """
 
 from __future__ import annotations
@@ -15,21 +17,39 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from insabot.plan.when import NoWhen, When, resolve
+from insabot.plan.when import NoWhen, When, names_a_yearly_day, resolve
 
 _PLAN = re.compile(
     r"보자|볼래|볼까|봐요|(?<![가-힣])봐(?=[\s~!.ㅎㅋ^]|$)|봬|뵐게|갈게|까지\s*(?:와|올)|가능해|뵈요|뵙|만나|만날|갈래|가자|갈까|갈 ?사람|가실|갑시다|올래|올 ?사람|할래|하자|할까|"
-    r"먹자|먹을래|먹을까|마시자|ㄱㄱ|ㄱ\?|(?<![가-힣])ㄱ$|고고|(?<![가-힣])콜|어때|어떠|어떰|예약|약속|모임|회의|미팅|"
+    r"먹자|먹을래|먹을까|마시자|ㄱㄱ|ㄱ\?|(?<![가-힣ㄱ-ㅎ])ㄱ(?=$|[\s!~.])|고고|(?<![가-힣])콜|어때|어떠|어떰|예약|약속|모임|회의|미팅|"
     r"수업|면접|회식|파티|번개|모이|모여|정모|스터디|공연|콘서트|데이트|여행|놀러|놀자|출발|가기로|하기로|"
     r"만나기로|보기로|시험|마감|제출|병원|진료|결혼식|돌잔치|집들이|생일|출국|비행기|기차|픽업|데리러|"
-    r"한잔|한 잔|치맥|술\s*(?:ㄱ|마시|먹)|되냐|돼\?|될까|시간 ?돼|가능\?|어디서|몇 ?시|같이|(?<![가-힣])ㄱㄱ"
+    r"한잔|한 잔|치맥|술\s*(?:ㄱ|마시|먹)|돼\?|될까|시간 ?(?:돼|되냐)|가능\?|어디서|몇 ?시|같이|(?<![가-힣])ㄱㄱ|"
+    # what goes in a calendar though no one is asked: gatherings, work, errands, trips, tickets
+    r"송년회|신년회|동창회|시무식|종무식|출장|이사(?!님)|면담|교육|오티|(?<![A-Za-z])OT|스크럼|스탠드업|세미나|워크[숍샵]|"
+    r"등산|김장|차례|제사|성묘|은행|치과|헬스|(?<![A-Za-z])PT|축구|예매|입사|전입신고|외식|마중|배웅|장\s*보|"
+    # going, coming and doing, told as a schedule ("본가 감", "보고 들어갑니다", "먹으러 와~", "가야 됨")
+    r"(?<![가-힣])[가감](?=$|[\s~!.?ㅋㅎㅠ])|내려가|내려감|올라가|올라감|들어갑니다|갑니다|합니다|있습니다|"
+    r"러\s*(?:와|올|온대|온다|오)|와\s*줘|오세요|보는\s*거|가는\s*거|"
+    r"(?:가|와|나가|들어가|내려가|올라가)야\s*(?:돼|됨|해|함|한다|된다|되는데|돼서)"
 )
+# a future told with -ㄹ 거 ("먹을 거임", "갈 거야"): the syllable before 거 ends in ㄹ
+_WILL = re.compile(r"(?P<s>[가-힣])\s?거(?:임|야|예요|에요|다|라|니까|같)")
+# a bare time and where to meet, with no verb ("밤 11시 반에 한강 편의점 앞", "홍대입구역 9번 출구")
+_MEETING_SPOT = re.compile(r"출구|입구|정문|후문|로비|[가-힣]\s?앞(?!으로|두|둔)(?=$|[\s에서~!.ㅋㅎ])")
+# called off, put off, only wished for, or left to when there is time: no calendar entry
+_CALLED_OFF = re.compile(
+    r"취소|파토|미뤄|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|무산|안\s*(?:가|하|보|만나)기로|려다가?(?=\s|$)"
+)
+_WISHED = re.compile(r"생각\s*중|고민\s*중|싶다|싶어|싶음|했으면|으면\s*좋겠|시간\s*(?:되면|나면)")
+CALLED_OFF_NOTE = "취소되거나 미뤄진 약속 같아서 일정으로 만들지 않았어요"
+WISHED_NOTE = "바람이나 '시간 되면' 같은 말이라서 일정으로 만들지 않았어요"
 # A past tense with a day that says nothing of past or future ("토요일에 갔던 카페") is a memory, not a plan;
 # a settled plan is told in the past tense too ("7시로 예약했어", "만나기로 했어"), and those stay plans.
 _PAST_TENSE = re.compile(
-    r"(?:았|었|였|했|갔|왔|봤|났|줬)(?!으면)(?:어|던|다|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은)\s"
+    r"(?:았|었|였|했|갔|왔|봤|났|줬|웠)(?!으면)(?:어|던|다|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은)\s"
 )
-_SETTLED_PAST = re.compile(r"기로\s*했|예약했|잡았|정했")
+_SETTLED_PAST = re.compile(r"기로\s*했|예약했|예약됐|예매했|끊었|잡았|잡혔|정했")
 _AGREE = re.compile(
     r"^(?:(?:나|난|저|전)\s*)?(?:ㅇㅇ|ㅇㅋ|콜|좋아|좋지|오케이|ok|okay|ㄱㄱ|고고|나도|갈게|가능|됨|그래|넵|네|당연|찬성|굿)",
     re.I,
@@ -118,8 +138,21 @@ class PlanResult:
 
 
 def is_plan(text: str) -> bool:
-    """The message proposes, asks about or settles something to do at some time."""
-    return bool(_PLAN.search(text))
+    """The message proposes, asks about, settles or announces something to do at some time."""
+    return bool(_PLAN.search(text)) or any(_ends_in_rieul(m["s"]) for m in _WILL.finditer(text))
+
+
+def _ends_in_rieul(syllable: str) -> bool:
+    return (ord(syllable) - 0xAC00) % 28 == 8
+
+
+def _not_a_plan(text: str) -> str | None:
+    """Why a message with a plan word and a time is still no event: called off, or only wished for."""
+    if _CALLED_OFF.search(text):
+        return CALLED_OFF_NOTE
+    if _WISHED.search(text):
+        return WISHED_NOTE
+    return None
 
 
 def find_events(messages: Iterable[Message]) -> PlanResult:
@@ -128,12 +161,18 @@ def find_events(messages: Iterable[Message]) -> PlanResult:
     result = PlanResult()
     recent: list[tuple[int, Message, Event]] = []  # the plans a later time-only message may refer to
     for index, message in enumerate(messages):
-        if not is_plan(message.text):
+        planned = is_plan(message.text)
+        if not planned and not _MEETING_SPOT.search(message.text):
             continue
         when = resolve(message.text, message.time)
         if isinstance(when, NoWhen):
-            if when.note:
+            if when.note and planned:
                 result.skipped.append(Skipped(message.line, message.text, when.note))
+            continue
+        if not planned and when.all_day:
+            continue  # a meeting spot makes a plan only with a clock time
+        if reason := _not_a_plan(message.text):
+            result.skipped.append(Skipped(message.line, message.text, reason))
             continue
         if _is_memory(message.text, when):
             result.skipped.append(Skipped(message.line, message.text, MEMORY_NOTE))
@@ -187,8 +226,12 @@ def _on_day_of(event: Event, earlier: Event, message: Message) -> Event:
 
 def _is_memory(text: str, when: When) -> bool:
     """A past tense about a day that could be either way (토요일, 24일) is something that happened."""
-    bare = any(note.endswith("요일로 잡았어요") for note in when.notes) or bool(
-        re.search(r"(?<![\d월/])\d{1,2}\s*일(?!\s*뒤|\s*후)|\d{1,2}\s*월|\d{1,2}/\d{1,2}", text)
+    bare = (
+        any(note.endswith("요일로 잡았어요") for note in when.notes)
+        or bool(re.search(r"(?<![\d월/])\d{1,2}\s*일(?!\s*뒤|\s*후)|\d{1,2}\s*월|\d{1,2}/\d{1,2}", text))
+        or names_a_yearly_day(text)  # 추석, 크리스마스: this year's or last year's
+        # "오늘 즐거웠다": the day now ending
+        or (when.all_day and bool(re.search(r"(?<![가-힣])오늘", text)))
     )
     return bare and bool(_PAST_TENSE.search(text)) and not _SETTLED_PAST.search(text)
 

@@ -16,7 +16,10 @@ The rules, in one place (and each one that applies is written into `When.notes`)
 * 주말 is its Saturday; on a Sunday, 이번 주말 is today.
 * A month and day without a year is this year's if still ahead; up to 31 days gone it is a past reference,
   more than that it is next year's (1월 2일 said on 12월 30일). A bare N일 is this month's, or next month's once
-  passed.
+  passed, and names the day even beside a weekday or a named day ("30일 화요일").
+* 이브 alone is 크리스마스 이브. 다음날 after a day is the day after it ("추석 당일 … 다음날"); a day followed by
+  끝나고/지나고/이후/전에 ("추석 연휴 끝나고") is no day at all. 이따 with a part of the day but no hour ("이따
+  저녁에") is today, time-less.
 * Bare hours (no 오전/오후/아침/저녁/…): 1–6시 are in the afternoon (no one meets at 3 a.m.); 7–11시 are in
   the evening for a social plan and in the morning for a work or daytime plan (회의, 수업, 면접, 병원, 브런치 …);
   with neither kind of word, 7–9시 are the evening and 10–11시 the morning. 12시 is noon; 0시 and 13–23시 are
@@ -95,7 +98,9 @@ _MONTH_DAY = re.compile(r"(?<!\d)(?P<m>\d{1,2})\s*월\s*(?P<d>\d{1,2})\s*일")
 _SLASH_DATE = re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")
 _MONTH_REL_DAY = re.compile(r"(?P<rel>이번|다음|담|다다음)\s*달\s*(?P<d>\d{1,2})\s*일")
 _MONTH_REL = re.compile(r"(?:이번|다음|담|다다음)\s*달")
-_BARE_DAY = re.compile(r"(?<![\d월/])(?P<d>\d{1,2})\s*일(?!\s*(?:뒤|후|있다가|동안|간|째|전|만에))(?!요일)")
+_BARE_DAY = re.compile(
+    r"(?<![\d월/])(?P<d>\d{1,2})\s*일(?!\s*(?:뒤|후|있다가|동안|간|째|전|만에|차|짜리|치|연휴|휴가))(?!요일)"
+)
 _DAYS_LATER = re.compile(r"(?:(?P<n>\d{1,2})\s*일|(?P<w>하루|이틀|사흘|나흘))\s*(?:뒤|후|있다가)")
 _WEEKS_LATER = re.compile(r"(?:(?P<n>\d{1,2}|한|두|세)\s*주|(?P<w>일주일))\s*(?:뒤|후|있다가)")
 
@@ -119,7 +124,7 @@ _ABOUT = re.compile(r"^\s*(?:쯤|경|즈음)")
 
 _WORK = re.compile(
     r"회의|미팅|수업|강의|면접|출근|스터디|병원|진료|검진|상담|브런치|아침|등교|학원|과외|세미나|발표|"
-    r"시험|등산|조깅|러닝|운동|헬스|요가|오전"
+    r"시험|등산|조깅|러닝|운동|헬스|요가|오전|스탠드업|스크럼|시무식|출장|교육|면담|업무|OT|오티"
 )
 _SOCIAL = re.compile(
     r"술|한잔|한 잔|맥주|소주|치맥|와인|회식|저녁|밤|파티|노래방|클럽|불금|야식|번개|포차|이자카야|고기|삼겹살"
@@ -135,7 +140,14 @@ SOLAR_DAYS = {
 LUNAR_DAYS = {"설날": (1, 1), "구정": (1, 1), "설 연휴": (1, 1), "정월 대보름": (1, 15), "추석": (8, 15)}
 _NAMED = re.compile(
     "|".join(re.escape(name) for name in sorted({**SOLAR_DAYS, **LUNAR_DAYS}, key=len, reverse=True))
+    + "|"
+    + _B
+    + r"이브(?=에|날|\s|$|[~!.,?])"  # 이브 alone is 크리스마스 이브
 )
+# "추석 연휴 끝나고 보자", "토요일 전에": a time around a day, not on it
+_AROUND_DAY = re.compile(r"^\s*(?:연휴\s*|당일\s*)?(?:끝나고|지나고|지나서|이후|후에|전에|전까지)")
+# "추석 당일엔 큰집 가고 다음날 놀자": the day after the day named before it
+_NEXT_DAY = re.compile(_B + r"(?:그\s*)?다음\s*날")
 
 
 # --- resolving -------------------------------------------------------------------------------------------
@@ -175,6 +187,14 @@ def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | N
         return outcome
     if found.day is None and _PAST_WORDS.search(text):
         return NoWhen("past", "지난 일을 말하는 것 같아서 일정으로 만들지 않았어요")
+    if found.day is not None and found.spans and not found.later_today:
+        day_end = found.spans[0][1]
+        if _AROUND_DAY.match(text[day_end:]):
+            return NoWhen("vague", f"'{text[found.spans[0][0] : day_end]}' 전후라서 날짜가 정해지지 않았어요")
+        if next_day := _NEXT_DAY.search(text, day_end):
+            found.day += timedelta(days=1)
+            found.spans.append(next_day.span())
+            found.notes.append(f"'{next_day[0]}': {found.day.isoformat()}로 잡았어요")
 
     clock = _find_clock(text, found, social if social is not None else _is_social(text))
     if isinstance(clock, NoWhen):
@@ -182,7 +202,7 @@ def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | N
     if clock is None:
         if found.day is None:
             return NoWhen("none")
-        if found.later_today:
+        if found.later_today and not _PERIOD.search(text):
             return NoWhen("vague", "'이따'만 있고 시간이 없어요")
         if found.day < today:
             return NoWhen("past", f"{found.day.isoformat()}은 이미 지났어요")
@@ -244,6 +264,15 @@ def _find_day(text: str, now: datetime, found: _Found) -> NoWhen | None:
         return _set_day(found, match, _make_date(today.year + year, month + 1, int(match["d"])), text)
     if match := _MONTH_DAY.search(text) or _SLASH_DATE.search(text):
         return _month_day(found, match, int(match["m"]), int(match["d"]), today, text)
+    # a bare N일 says which day even beside a weekday or a named day ("30일 화요일", "추석 연휴 … 24일")
+    if match := _BARE_DAY.search(text):
+        day = int(match["d"])
+        year, month = today.year, today.month
+        if day < today.day:
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        result = _set_day(found, match, _make_date(year, month, day), text)
+        found.day_is_bare = True
+        return result
     if match := _NAMED.search(text):
         return _named_day(found, match, today)
     if match := _RELATIVE_DAY.search(text):
@@ -267,14 +296,6 @@ def _find_day(text: str, now: datetime, found: _Found) -> NoWhen | None:
         return _weekday(found, match, today)
     if match := _MONTH_REL.search(text):
         return NoWhen("vague", f"'{match[0]}'에 날짜가 없어요")
-    if match := _BARE_DAY.search(text):
-        day = int(match["d"])
-        year, month = today.year, today.month
-        if day < today.day:
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        result = _set_day(found, match, _make_date(year, month, day), text)
-        found.day_is_bare = True
-        return result
     if match := _LATER.search(text):
         found.day, found.later_today = today, True
         found.spans.append(match.span())
@@ -319,7 +340,7 @@ def _is_leap(year: int) -> bool:
 
 
 def _named_day(found: _Found, match: re.Match, today: date) -> NoWhen | None:
-    name = match[0]
+    name = "크리스마스 이브" if match[0] == "이브" else match[0]
     for year in (today.year, today.year + 1):
         day = date(year, *SOLAR_DAYS[name]) if name in SOLAR_DAYS else lunar_to_solar(year, *LUNAR_DAYS[name])
         if day >= today:
@@ -329,6 +350,11 @@ def _named_day(found: _Found, match: re.Match, today: date) -> NoWhen | None:
                 found.notes.append(f"{name}: 음력 {LUNAR_DAYS[name][0]}월 {LUNAR_DAYS[name][1]}일")
             return None
     raise AssertionError("a yearly day comes again within two years")
+
+
+def names_a_yearly_day(text: str) -> bool:
+    """The text names a day that comes every year (추석, 크리스마스, 이브): by itself neither past nor future."""
+    return bool(_NAMED.search(text))
 
 
 def lunar_to_solar(year: int, month: int, day: int) -> date:
