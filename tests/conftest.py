@@ -42,6 +42,25 @@ def tiny_loaded(tiny_dir):
     return load(ModelConfig(base_model=str(tiny_dir)), device="cpu")
 
 
+@pytest.fixture(scope="session")
+def tiny_backend_for(tiny_dir):
+    """`tiny_backend_for()` → a LocalBackend serving only the tiny Llama (loaded on first use), two at a time:
+    what the server tests put behind `create_app`."""
+    from insabot.bot.backends import LocalBackend
+    from insabot.bot.models import ModelChoice, ModelPool
+    from insabot.config import ModelConfig
+    from insabot.models.loading import load
+
+    def make():
+        choice = ModelChoice(str(tiny_dir))
+        pool = ModelPool(
+            ModelConfig(base_model=str(tiny_dir)), [choice], loader=lambda c: load(c, device="cpu")
+        )
+        return LocalBackend(pool, concurrency=2)
+
+    return make
+
+
 def free_port() -> int:
     import socket
 

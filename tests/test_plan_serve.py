@@ -11,25 +11,16 @@ from icalendar import Calendar
 
 from insabot.bot.kakao import MAX_OUTPUTS, plan_card, skill_response
 from insabot.bot.server import Settings, create_app
-from insabot.config import Config, ModelConfig
+from insabot.config import Config
 from insabot.plan import SEOUL, now_in_seoul, plan_text
 
 
 @pytest.fixture(scope="module")
-def server(tiny_dir, running):
-    from insabot.bot.backends import LocalBackend
-    from insabot.bot.models import ModelChoice, ModelPool
-    from insabot.models.loading import load
-
-    pool = ModelPool(
-        ModelConfig(base_model=str(tiny_dir)),
-        [ModelChoice(str(tiny_dir))],
-        loader=lambda c: load(c, device="cpu"),
-    )
+def server(tiny_backend_for, running):
     config = Config()
     config.generation.max_new_tokens = 16
     config.serve.kakao_budget_s = 120  # a loaded CI machine: the card follows a reply, never the busy notice
-    with running(create_app(LocalBackend(pool, concurrency=2), Settings(config, api_key="sk-test"))) as url:
+    with running(create_app(tiny_backend_for(), Settings(config, api_key="sk-test"))) as url:
         yield url
 
 

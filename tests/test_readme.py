@@ -30,19 +30,11 @@ def test_the_readme_has_the_serving_examples():
 
 
 @pytest.fixture(scope="module")
-def server(tiny_dir, running):
-    from insabot.bot.backends import LocalBackend
-    from insabot.bot.models import ModelChoice, ModelPool
+def server(tiny_backend_for, running):
     from insabot.bot.server import Settings, create_app
-    from insabot.config import Config, ModelConfig
-    from insabot.models.loading import load
+    from insabot.config import Config
 
-    pool = ModelPool(
-        ModelConfig(base_model=str(tiny_dir)),
-        [ModelChoice(str(tiny_dir))],
-        loader=lambda c: load(c, device="cpu"),
-    )
-    with running(create_app(LocalBackend(pool, concurrency=2), Settings(Config()))) as url:
+    with running(create_app(tiny_backend_for(), Settings(Config()))) as url:
         yield url.removeprefix("http://")
 
 

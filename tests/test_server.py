@@ -22,7 +22,7 @@ from fastapi.responses import StreamingResponse
 from insabot.bot.kakao import ConversationMemory, parse_skill_request, skill_response, split_text
 from insabot.bot.server import Settings, UntilStop, create_app
 from insabot.chat import SYSTEM_PROMPTS
-from insabot.config import Config, ModelConfig
+from insabot.config import Config
 
 # --- pure parts ---------------------------------------------------------------------------------------
 
@@ -111,14 +111,8 @@ def _config(**serve):
 
 
 @pytest.fixture(scope="module")
-def tiny_backend(tiny_dir):
-    from insabot.bot.backends import LocalBackend
-    from insabot.bot.models import ModelChoice, ModelPool
-    from insabot.models.loading import load
-
-    choice = ModelChoice(str(tiny_dir))
-    pool = ModelPool(ModelConfig(base_model=str(tiny_dir)), [choice], loader=lambda c: load(c, device="cpu"))
-    return LocalBackend(pool, concurrency=2)
+def tiny_backend(tiny_backend_for):
+    return tiny_backend_for()
 
 
 @pytest.fixture(scope="module")
