@@ -91,6 +91,7 @@ insabot chat --model {config.model.base_model} --adapter {run_dir}
 - base model: `{config.model.base_model}`
 - data: {config.data.path or "the bundled insabot corpus (finetune/corpus)"}; train conversations: {data.get("train_conversations")}, validation: {data.get("validation_conversations")}; the frozen test split is never trained on
 - sequences: packed to {config.data.max_seq_len} tokens, loss on assistant tokens only; truncated conversations: {data.get("truncated_train")}
+- started from: {f"the adapter `{train.init_adapter}` (a warm start: fresh optimiser and schedule)" if train.init_adapter else "a zero LoRA"}
 
 ## Hyper-parameters
 | LoRA r | alpha | dropout | target modules | trainable tokens | lr | batch x accum | steps | precision | seed |

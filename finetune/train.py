@@ -34,7 +34,7 @@ from insabot.finetune.packing import Packed, collate, pack
 from insabot.finetune.render import IGNORE, Example, render
 from insabot.finetune.sources import load_source, require_conversations
 from insabot.finetune.splits import assign_splits, load_frozen
-from insabot.models.loading import atomic_directory, resolve
+from insabot.models.loading import atomic_directory, find_adapter_dir, resolve
 from insabot.models.output_vocab import output_vocab_ids, trims
 from insabot.selection import selection_scores
 
@@ -165,8 +165,28 @@ def build_model(config: Config, device: str) -> tuple[Any, Any]:
         trainable_token_indices=_token_indices(tokenizer, lora.trainable_tokens) or None,
     )
     model = get_peft_model(model, peft_config)
+    if config.train.init_adapter:
+        load_adapter_weights(model, config.train.init_adapter)
     use_packed_attention(model)
     return model, tokenizer
+
+
+def load_adapter_weights(model: Any, path: str) -> None:
+    """Copy a saved adapter's weights into the freshly built LoRA (strict: the file holds exactly the weights
+    this LoRA saves, with their shapes), so a warm start never silently trains from a half-loaded adapter."""
+    from peft import get_peft_model_state_dict, load_peft_weights, set_peft_model_state_dict
+
+    folder = find_adapter_dir(path)
+    saved = load_peft_weights(str(folder), device="cpu")
+    expected = get_peft_model_state_dict(model)  # a head tied to the embeddings shares their token rows
+    missing, unexpected = expected.keys() - saved.keys(), saved.keys() - expected.keys()
+    wrong_shape = [k for k in expected.keys() & saved.keys() if expected[k].shape != saved[k].shape]
+    if missing or unexpected or wrong_shape:
+        raise TrainError(
+            f"train.init_adapter {folder}: does not fit this lora config (missing {sorted(missing)[:2]}, "
+            f"unexpected {sorted(unexpected)[:2]}, other shape {wrong_shape[:2]})"
+        )
+    set_peft_model_state_dict(model, saved)
 
 
 def _token_indices(tokenizer: Any, tokens: list[str]) -> list[int]:

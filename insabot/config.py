@@ -128,6 +128,11 @@ class TrainConfig:
     0 = off."""
     save_every: int = 100
     keep_checkpoints: int = 2
+    init_adapter: str | None = None
+    """Start the LoRA from this saved adapter (an adapter directory or a run directory holding `adapter/`)
+    instead of from zero: a warm start with a fresh optimiser and schedule — a second stage of training, or a
+    new machine going on from the committed adapter when the old run's checkpoints are gone. Its rank, target
+    modules and trainable tokens must match `lora`."""
 
 
 @dataclass

@@ -443,6 +443,27 @@ def test_resume_after_a_kill_matches_an_uninterrupted_run(tiny_dir, tiny_data, t
         torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4)
 
 
+def test_a_warm_start_begins_from_the_saved_adapter_and_refuses_one_that_does_not_fit(
+    tiny_dir, tiny_data, tmp_path
+):
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    first = train_module.train(tiny_config(tiny_dir, tiny_data, tmp_path / "a", max_steps=4), progress=False)
+    saved = load_file(first / "adapter" / "adapter_model.safetensors")
+    config = tiny_config(tiny_dir, tiny_data, tmp_path / "b", max_steps=4, init_adapter=str(first))
+    model, _ = train_module.build_model(config, "cpu")
+    loaded = get_peft_model_state_dict(model)
+    assert loaded.keys() == saved.keys()
+    for key in saved:
+        torch.testing.assert_close(loaded[key], saved[key])
+    assert any(float(v.abs().sum()) > 0 for k, v in saved.items() if "lora_B" in k)  # not the zero init
+
+    config.lora.r = 2 * config.lora.r
+    with pytest.raises(train_module.TrainError, match="does not fit this lora config"):
+        train_module.build_model(config, "cpu")
+
+
 def test_interrupted_checkpoint_save_leaves_nothing_to_resume_from(tmp_path, tiny, monkeypatch):
     model, _ = tiny
     from peft import LoraConfig, get_peft_model
