@@ -50,7 +50,14 @@ def plot_losses(metrics: list[dict], out: Path) -> None:
 
 
 def finish_run(run_dir: Path, model: Any, tokenizer: Any, config: Config) -> None:
-    with atomic_directory_replacing(run_dir / "adapter") as staging:
+    """The run's result — `adapter/` (LoRA) or `model/` (full: the whole model, trained token rows merged) with
+    its tokenizer — then the loss plot and the card."""
+    if config.train.method == "full":
+        folder = "model"
+        model = model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+    else:
+        folder = "adapter"
+    with atomic_directory_replacing(run_dir / folder) as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
     metrics = read_metrics(run_dir)
@@ -76,15 +83,16 @@ def model_card(run_dir: Path, config: Config, metrics: list[dict]) -> str:
     last_train = next((m for m in reversed(metrics) if "loss" in m), {})
     last_eval = next((m for m in reversed(metrics) if "eval_loss" in m), {})
     lora, train = config.lora, config.train
-    return f"""# insabot LoRA adapter: {run_dir.name}
+    what = "LoRA adapter" if train.method == "lora" else "fine-tuned model"
+    return f"""# insabot {what}: {run_dir.name}
 
-A LoRA adapter that makes `{config.model.base_model}` chat like a Korean friend on KakaoTalk
+A {what} that makes `{config.model.base_model}` chat like a Korean friend on KakaoTalk
 (반말 by default, 존댓말 when the system prompt asks). Trained with `insabot train`.
 
 ## Use
 
 ```bash
-insabot chat --model {config.model.base_model} --adapter {run_dir}
+{f"insabot chat --model {run_dir / 'model'}" if train.method == "full" else f"insabot chat --model {config.model.base_model} --adapter {run_dir}"}
 ```
 
 ## Base and data
@@ -96,7 +104,7 @@ insabot chat --model {config.model.base_model} --adapter {run_dir}
 ## Hyper-parameters
 | LoRA r | alpha | dropout | target modules | trainable tokens | lr | batch x accum | steps | precision | seed |
 |---|---|---|---|---|---|---|---|---|---|
-| {lora.r} | {lora.alpha} | {lora.dropout} | {lora.target_modules} | {lora.trainable_tokens or "-"} | {train.lr} | {train.batch_size} x {train.grad_accum} | {data.get("steps")} | {data.get("precision")} | {train.seed} |
+| {lora.r if train.method == "lora" else "full (blocks)"} | {lora.alpha if train.method == "lora" else "-"} | {lora.dropout if train.method == "lora" else "-"} | {lora.target_modules if train.method == "lora" else "all but embeddings"} | {lora.trainable_tokens or "-"} | {train.lr} | {train.batch_size} x {train.grad_accum} | {data.get("steps")} | {data.get("precision")} | {train.seed} |
 
 ## Final metrics
 - train loss (last window): {last_train.get("loss")} at step {last_train.get("step")}

@@ -156,19 +156,44 @@ def build_model(config: Config, device: str) -> tuple[Any, Any]:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
     lora = config.lora
-    peft_config = LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,
-        lora_dropout=lora.dropout,
-        target_modules=lora.target_modules,
-        task_type="CAUSAL_LM",
-        trainable_token_indices=_token_indices(tokenizer, lora.trainable_tokens) or None,
-    )
-    model = get_peft_model(model, peft_config)
-    if config.train.init_adapter:
-        load_adapter_weights(model, config.train.init_adapter)
+    token_indices = _token_indices(tokenizer, lora.trainable_tokens)
+    if config.train.method == "full":
+        if config.train.init_adapter:
+            raise TrainError("train.init_adapter starts a LoRA; with train.method=full leave it unset")
+        model = full_blocks(model, token_indices)
+    else:
+        peft_config = LoraConfig(
+            r=lora.r,
+            lora_alpha=lora.alpha,
+            lora_dropout=lora.dropout,
+            target_modules=lora.target_modules,
+            task_type="CAUSAL_LM",
+            trainable_token_indices=token_indices or None,
+        )
+        model = get_peft_model(model, peft_config)
+        if config.train.init_adapter:
+            load_adapter_weights(model, config.train.init_adapter)
     use_packed_attention(model)
     return model, tokenizer
+
+
+def full_blocks(model: Any, token_indices: list[int]) -> Any:
+    """Full fine-tuning of everything but the embeddings: the blocks and the final norm train; the (tied) token
+    table stays frozen — for Gemma it is 168 M of 268 M parameters and already knows Korean — except the rows
+    in `token_indices`, which train through PEFT's trainable tokens as in the LoRA recipe."""
+    from peft import TrainableTokensConfig, get_peft_model
+
+    frozen = {id(p) for p in model.get_input_embeddings().parameters()}
+    frozen |= {id(p) for p in model.get_output_embeddings().parameters()}
+    if token_indices:
+        embeddings = next(n for n, m in model.named_modules() if m is model.get_input_embeddings())
+        config = TrainableTokensConfig(
+            token_indices=token_indices, target_modules=[embeddings.split(".")[-1]]
+        )
+        model = get_peft_model(model, config)  # freezes the rest; the blocks are unfrozen below
+    for parameter in model.parameters():
+        parameter.requires_grad_(id(parameter) not in frozen)
+    return model
 
 
 def load_adapter_weights(model: Any, path: str) -> None:

@@ -104,6 +104,10 @@ class LoraConfig:
 @dataclass
 class TrainConfig:
     output_dir: str = "runs/insabot"
+    method: Literal["lora", "full"] = "lora"
+    """`lora`: the `lora` settings. `full`: every weight of the transformer blocks (and the final norm) trains,
+    the embeddings and a tied head stay frozen except `lora.trainable_tokens` rows; the run writes a whole model
+    (`model/`, ~4 bytes per parameter) instead of an adapter."""
     epochs: float = 1.0
     max_steps: int | None = None
     """Stop after this many optimizer steps (overrides epochs when set)."""

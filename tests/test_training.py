@@ -464,6 +464,42 @@ def test_a_warm_start_begins_from_the_saved_adapter_and_refuses_one_that_does_no
         train_module.build_model(config, "cpu")
 
 
+def test_full_fine_tuning_trains_the_blocks_keeps_the_embeddings_and_writes_a_loadable_model(
+    tiny_dir, tiny_data, tmp_path
+):
+    from safetensors.torch import load_file
+
+    from insabot.config import ModelConfig
+    from insabot.models.loading import load
+
+    config = tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=8, method="full")
+    config.lora.trainable_tokens = ["<|im_end|>"]
+    run = train_module.train(config, progress=False)
+    losses = [json.loads(line)["loss"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert losses[-1] < losses[0] - 0.5
+    assert not (run / "adapter").exists() and "fine-tuned model" in (run / "README.md").read_text()
+
+    before = load_file(tiny_dir / "model.safetensors")
+    after = load_file(run / "model" / "model.safetensors")
+    assert after.keys() <= before.keys() | {"lm_head.weight"}
+    end = train_module._token_indices(train_module.build_model(config, "cpu")[1], ["<|im_end|>"])[0]
+    embeddings = "model.embed_tokens.weight"
+    others = torch.ones(len(before[embeddings]), dtype=torch.bool)
+    others[end] = False
+    torch.testing.assert_close(after[embeddings][others], before[embeddings][others])  # frozen
+    assert not torch.equal(after[embeddings][end], before[embeddings][end])  # the trained row, merged
+    for name in (
+        "model.layers.0.self_attn.q_proj.weight",
+        "model.layers.0.mlp.down_proj.weight",
+        "model.norm.weight",
+    ):
+        assert not torch.equal(after[name], before[name])
+
+    merged = load(ModelConfig(base_model=str(run / "model")), device="cpu")  # chats like any local model
+    ids = merged.tokenizer("야, 이거 어때?", return_tensors="pt")["input_ids"]
+    assert merged.model(ids).logits.isfinite().all()
+
+
 def test_interrupted_checkpoint_save_leaves_nothing_to_resume_from(tmp_path, tiny, monkeypatch):
     model, _ = tiny
     from peft import LoraConfig, get_peft_model
