@@ -16,11 +16,11 @@ from __future__ import annotations
 import collections
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from insabot.finetune.conversations import CORPUS_DIR, Conversation
+from insabot.textio import write_bytes_atomic
 
 SPLITS = ("train", "validation", "test")
 FROZEN_SPLITS = CORPUS_DIR / "splits.json"
@@ -37,9 +37,7 @@ def load_frozen(path: Path = FROZEN_SPLITS) -> dict[str, str]:
 def freeze(splits: dict[str, list[Conversation]], path: Path = FROZEN_SPLITS) -> None:
     """Record the ids of every split; written atomically."""
     data = {name: sorted(c.id for c in splits[name]) for name in SPLITS}
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    os.replace(temporary, path)
+    write_bytes_atomic((json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8"), path)
 
 
 def _rank(conversation_id: str) -> str:

@@ -37,6 +37,7 @@ from insabot.finetune.splits import assign_splits, load_frozen
 from insabot.models.loading import atomic_directory, find_adapter_dir, resolve
 from insabot.models.output_vocab import output_vocab_ids, trims
 from insabot.selection import selection_scores
+from insabot.textio import write_bytes_atomic
 
 CHECKPOINTS = "checkpoints"
 
@@ -304,11 +305,11 @@ def evaluate(
 
 
 def validation_selection(
-    model, tokenizer: Any, data: TrainData, turns: int, autocast: torch.dtype | None
+    model, tokenizer: Any, data: TrainData, turns: int, autocast: torch.dtype | None, device: str
 ) -> dict[str, float]:
     """Reply selection (K = 10) on the first `turns` validation turns, with dropout off."""
     model.eval()
-    with cached_attention(model), _autocast(model.device.type, autocast):
+    with cached_attention(model), _autocast(device, autocast):
         scores = selection_scores(model, tokenizer, data.validation_conversations, limit=turns)
     model.train()
     if scores["hits_at_1"] is None:  # too few validation replies to draw distractors from
@@ -368,7 +369,9 @@ def forget_metrics_after(run_dir: Path, step: int) -> None:
     if path.exists():
         lines = path.read_text(encoding="utf-8").splitlines()
         kept = [line for line in lines if json.loads(line)["step"] <= step]
-        path.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        write_bytes_atomic(
+            "".join(line + "\n" for line in kept).encode("utf-8"), path
+        )  # a kill keeps the old
 
 
 def write_run_header(run_dir: Path, config: Config, data: TrainData, steps: int, autocast) -> None:
@@ -518,7 +521,9 @@ def train(config: Config, *, resume: bool = False, progress: bool = True, device
                 evaluate(model, data.validation, pad_id, autocast, device, kept_ids), 4
             )
             if config.train.selection_turns:
-                record |= validation_selection(model, tokenizer, data, config.train.selection_turns, autocast)
+                record |= validation_selection(
+                    model, tokenizer, data, config.train.selection_turns, autocast, device
+                )
         if dist.main and record:
             metrics_file.write(json.dumps(record) + "\n")
             metrics_file.flush()

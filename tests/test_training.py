@@ -319,7 +319,9 @@ def test_validation_selection_ranks_true_replies_with_the_model(tiny):
     use_packed_attention(model)  # as in a training run: selection's KV cache needs plain SDPA for a while
     model.train()
     try:
-        scores = train_module.validation_selection(model, tokenizer, data, turns=6, autocast=None)
+        scores = train_module.validation_selection(
+            model, tokenizer, data, turns=6, autocast=None, device="cpu"
+        )
         assert model.config._attn_implementation == PACKED_ATTENTION and model.training  # back to training
     finally:
         model.set_attn_implementation(implementation)
