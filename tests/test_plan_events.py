@@ -27,6 +27,9 @@ NOW = datetime(2026, 12, 9, 12, 0, tzinfo=SEOUL)  # a Wednesday, noon
         ("7시까지 와", "2026-12-09T19:00:00+09:00"),
         ("1/3 신년회 ㄱ?", "2027-01-03"),
         ("다음 주 월요일 오전 9시 반 면접", "2026-12-14T09:30:00+09:00"),
+        ("모레 오후 4시 네일샵", "2026-12-11T16:00:00+09:00"),  # a day and a clock time need no plan word
+        ("수요일이라 8시에 치킨 각", "2026-12-09T20:00:00+09:00"),  # today's weekday, said as what today is
+        ("설날 전날 저녁 7시 큰집 모임", "2027-02-06T19:00:00+09:00"),
         ("이번 주 토욜 2시~5시 스터디", "2026-12-12T14:00:00+09:00"),
         # announced rather than proposed: going (감, 가), -ㄹ 거, 가야 됨, a schedule noun, a formal 있습니다
         ("금요일에 부모님 댁 감", "2026-12-11"),
@@ -70,6 +73,9 @@ def test_plans_make_events(text, start):
         "낼 월요일인데 뭐 입어야 되냐",
         "가방 앞에 둬",
         "오늘 진짜 즐거웠다 또 보자",  # 오늘 in the past tense: the day now ending
+        "3시간 뒤면 퇴근이다",  # a countdown
+        "금요일 회식 없던 걸로 하재",
+        "토요일이나 일요일 중에 언제 돼? 등산 가자",  # the day is still being asked for
     ],
 )
 def test_no_plan_no_event(text):
@@ -90,6 +96,28 @@ def test_called_off_wished_or_around_a_day_is_reported_not_planned(text, note):
     result = plan_text(text, NOW)
     assert result.events == []
     assert [note in s.note for s in result.skipped] == [True]
+
+
+@pytest.mark.parametrize(
+    ("text", "starts"),
+    [
+        (
+            "토요일 11시 미용실 들렀다가 3시에 소개팅",
+            ["2026-12-12T11:00:00+09:00", "2026-12-12T15:00:00+09:00"],
+        ),
+        # a bare weekday after 담주 stays in that week or later; a later bare hour is later that day
+        (
+            "담주 화욜 9시 주간회의 하고 목욜 4시 외부 미팅",
+            ["2026-12-15T09:00:00+09:00", "2026-12-17T16:00:00+09:00"],
+        ),
+        ("낼 2시 은행 갔다가 6시에 동생 픽업", ["2026-12-10T14:00:00+09:00", "2026-12-10T18:00:00+09:00"]),
+        ("금요일 송년회 하고 다음날 1시 해장 ㄱ", ["2026-12-11", "2026-12-12T13:00:00+09:00"]),
+        # a day and then its clock time in the next clause are one plan
+        ("토요일 결혼식 끝나고 5시에 성수 ㄱㄱ", ["2026-12-12T17:00:00+09:00"]),
+    ],
+)
+def test_a_message_with_several_plans_makes_one_event_each(text, starts):
+    assert [event.start.isoformat() for event in plan_text(text, NOW).events] == starts
 
 
 def test_skipped_times_are_reported_with_their_line():

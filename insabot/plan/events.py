@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from insabot.plan.when import NoWhen, When, names_a_yearly_day, resolve
+from insabot.plan.when import NEXT_DAY, NoWhen, When, names_a_yearly_day, resolve
 
 _PLAN = re.compile(
     r"보자|볼래|볼까|봐요|(?<![가-힣])봐(?=[\s~!.ㅎㅋ^]|$)|봬|뵐게|갈게|까지\s*(?:와|올)|가능해|뵈요|뵙|만나|만날|갈래|가자|갈까|갈 ?사람|가실|갑시다|올래|올 ?사람|할래|하자|할까|"
@@ -28,6 +28,7 @@ _PLAN = re.compile(
     # what goes in a calendar though no one is asked: gatherings, work, errands, trips, tickets
     r"송년회|신년회|동창회|시무식|종무식|출장|이사(?!님)|면담|교육|오티|(?<![A-Za-z])OT|스크럼|스탠드업|세미나|워크[숍샵]|"
     r"등산|김장|차례|제사|성묘|은행|치과|헬스|(?<![A-Za-z])PT|축구|예매|입사|전입신고|외식|마중|배웅|장\s*보|"
+    r"확정|예정|검진|외근|알바|상견례|체크인|체크아웃|라운딩|피크닉|캠핑|마라톤|접수|도착|영화|"
     # going, coming and doing, told as a schedule ("본가 감", "보고 들어갑니다", "먹으러 와~", "가야 됨")
     r"(?<![가-힣])[가감](?=$|[\s~!.?ㅋㅎㅠ])|내려가|내려감|올라가|올라감|들어갑니다|갑니다|합니다|있습니다|"
     r"러\s*(?:와|올|온대|온다|오)|와\s*줘|오세요|보는\s*거|가는\s*거|"
@@ -39,10 +40,17 @@ _WILL = re.compile(r"(?P<s>[가-힣])\s?거(?:임|야|예요|에요|다|라|니�
 _MEETING_SPOT = re.compile(r"출구|입구|정문|후문|로비|[가-힣]\s?앞(?!으로|두|둔)(?=$|[\s에서~!.ㅋㅎ])")
 # called off, put off, only wished for, or left to when there is time: no calendar entry
 _CALLED_OFF = re.compile(
-    r"취소|파토|미뤄|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|무산|안\s*(?:가|하|보|만나)기로|려다가?(?=\s|$)"
+    r"취소|파토|미뤄|미루|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|없던\s*(?:걸로|일로)|(?<![가-힣])없대|무산|"
+    r"안\s*(?:가|하|보|만나)기로|안\s*한대|려다가?(?=\s|$)"
 )
 _WISHED = re.compile(r"생각\s*중|고민\s*중|싶다|싶어|싶음|했으면|으면\s*좋겠|시간\s*(?:되면|나면)")
+# "2시간 뒤면 집 도착", "5시간 뒤면 내 생일": how long until something, not a plan
+_COUNTDOWN = re.compile(r"(?:뒤|후)면(?![가-힣])")
+COUNTDOWN_NOTE = "남은 시간을 말하는 것 같아서 일정으로 만들지 않았어요"
+# the day is still being asked for ("다들 언제 돼?"): nothing to put in a calendar yet
+_DAY_ASKED = re.compile(r"언제\s*(?:돼|되|가능|시간|볼|만날|할|갈|모일|괜찮)")
 CALLED_OFF_NOTE = "취소되거나 미뤄진 약속 같아서 일정으로 만들지 않았어요"
+DAY_ASKED_NOTE = "아직 날짜를 정하는 중이라서 일정으로 만들지 않았어요"
 WISHED_NOTE = "바람이나 '시간 되면' 같은 말이라서 일정으로 만들지 않았어요"
 # A past tense with a day that says nothing of past or future ("토요일에 갔던 카페") is a memory, not a plan;
 # a settled plan is told in the past tense too ("7시로 예약했어", "만나기로 했어"), and those stay plans.
@@ -152,6 +160,10 @@ def _not_a_plan(text: str) -> str | None:
         return CALLED_OFF_NOTE
     if _WISHED.search(text):
         return WISHED_NOTE
+    if _DAY_ASKED.search(text):
+        return DAY_ASKED_NOTE
+    if _COUNTDOWN.search(text):
+        return COUNTDOWN_NOTE
     return None
 
 
@@ -161,10 +173,10 @@ def find_events(messages: Iterable[Message]) -> PlanResult:
     result = PlanResult()
     recent: list[tuple[int, Message, Event]] = []  # the plans a later time-only message may refer to
     for index, message in enumerate(messages):
-        planned = is_plan(message.text)
+        when = resolve(message.text, message.time)
+        planned = is_plan(message.text) or _names_day_and_clock(when)
         if not planned and not _MEETING_SPOT.search(message.text):
             continue
-        when = resolve(message.text, message.time)
         if isinstance(when, NoWhen):
             if when.note and planned:
                 result.skipped.append(Skipped(message.line, message.text, when.note))
@@ -177,7 +189,14 @@ def find_events(messages: Iterable[Message]) -> PlanResult:
         if _is_memory(message.text, when):
             result.skipped.append(Skipped(message.line, message.text, MEMORY_NOTE))
             continue
-        event = _with_participants(_event(message, when), messages[index + 1 : index + 1 + AGREE_WINDOW])
+        replies = messages[index + 1 : index + 1 + AGREE_WINDOW]
+        if len(several := _clause_events(message)) > 1:  # "낼 3시 치과 갔다가 7시에 헬스": one event each
+            for event in several:
+                event = _with_participants(event, replies)
+                recent.append((index, message, event))
+                result.events.append(event)
+            continue
+        event = _with_participants(_event(message, when), replies)
         earlier = _earlier_plan(recent, index, message) if _took_today(when) else None
         if earlier is not None:
             event = _on_day_of(event, earlier, message)
@@ -186,6 +205,51 @@ def find_events(messages: Iterable[Message]) -> PlanResult:
         recent.append((index, message, event))
         result.events.append(event)
     return result
+
+
+def _names_day_and_clock(when: When | NoWhen) -> bool:
+    """A day and a clock time, both named ("모레 토요일 오후 5시 한강 피크닉", "낼 정오 체크아웃"): a schedule
+    even with no plan word; not a count from now ("5시간 뒤면")."""
+    return isinstance(when, When) and not when.all_day and when.day_named
+
+
+# where one plan ends and the next begins: "…하고 ", "갔다가 ", ", ", " 그리고 "
+_CLAUSE_BREAK = re.compile(r"(?<=[가-힣])(?:고|다가|구)\s+|\s*,\s*|\s+(?:그리고|그\s*다음에?|그담에?)\s+")
+
+
+def _clause_events(message: Message) -> list[Event]:
+    """The plans of a message that names a time in two or more of its clauses, one event each (none when fewer
+    than two do; a clause with a day but no clock time needs a plan word of its own). A clause with only a clock time ("7시에 헬스") is on the day of the plan before it, and a
+    다음날 the day after; a bare weekday never falls before the day named earlier ("담주 월욜 … 수욜")."""
+    events: list[Event] = []
+    for clause in _CLAUSE_BREAK.split(message.text):
+        when = resolve(clause, message.time)
+        previous = events[-1].start if events else None
+        day = previous.date() if isinstance(previous, datetime) else previous
+        if isinstance(when, NoWhen):
+            if day is None or not NEXT_DAY.search(clause):
+                continue
+            when = When(day + timedelta(days=1), notes=("다음날: 앞의 약속 다음 날로 잡았어요",))
+        elif day is not None and _took_today(when) and isinstance(when.start, datetime):
+            shift = (day + timedelta(days=1 if NEXT_DAY.search(clause) else 0)) - when.start.date()
+            if isinstance(previous, datetime) and when.start + shift <= previous and when.start.hour < 12:
+                shift += timedelta(hours=12)  # "3시 치과 갔다가 7시에 헬스": the later plan is later that day
+            when = replace(when, start=when.start + shift, end=when.end + shift if when.end else None)
+        elif day is not None and _bare_weekday(when):
+            while (when.start.date() if isinstance(when.start, datetime) else when.start) < day:
+                when = replace(when, start=when.start + timedelta(weeks=1))
+        if when.all_day and not is_plan(clause):
+            continue  # "크리스마스 당일은 가족이랑 있고 다음날 2시에 보자": a day with nothing planned on it
+        event = _event(replace(message, text=clause), when)
+        events.append(replace(event, text=message.text))
+    # "담주 수욜 종무식 끝나고 7시 을지로 ㄱㄱ": a day and then its clock time are one plan, at that time
+    timed_days = {event.start.date() for event in events if not event.all_day}
+    events = [event for event in events if not (event.all_day and event.start in timed_days)]
+    return events if len({event.start for event in events}) > 1 else []
+
+
+def _bare_weekday(when: When) -> bool:
+    return any(note.endswith("요일로 잡았어요") for note in when.notes)
 
 
 def _took_today(when: When) -> bool:

@@ -17,7 +17,8 @@ The rules, in one place (and each one that applies is written into `When.notes`)
 * A month and day without a year is this year's if still ahead; up to 31 days gone it is a past reference,
   more than that it is next year's (1월 2일 said on 12월 30일). A bare N일 is this month's, or next month's once
   passed, and names the day even beside a weekday or a named day ("30일 화요일").
-* 이브 alone is 크리스마스 이브. 다음날 after a day is the day after it ("추석 당일 … 다음날"); a day followed by
+* 이브 alone is 크리스마스 이브. 다음날 after a day is the day after it ("추석 당일 … 다음날"), 전날 right after
+  a day the day before it ("추석 전날"); a bare X요일 said on that day as what today is ("금욜이니까") is today; a day followed by
   끝나고/지나고/이후/전에 ("추석 연휴 끝나고") is no day at all. 이따 with a part of the day but no hour ("이따
   저녁에") is today, time-less.
 * Bare hours (no 오전/오후/아침/저녁/…): 1–6시 are in the afternoon (no one meets at 3 a.m.); 7–11시 are in
@@ -50,6 +51,8 @@ class When:
     """Every assumption made, in Korean, for the person who reads the event."""
     spans: tuple[tuple[int, int], ...] = ()
     """The character ranges of the text that were read as time (a title leaves them out)."""
+    day_named: bool = False
+    """The text names the day (낼, 토요일, 24일, 추석), not only a clock time or a count from now (3시간 뒤)."""
 
     @property
     def all_day(self) -> bool:
@@ -147,7 +150,11 @@ _NAMED = re.compile(
 # "추석 연휴 끝나고 보자", "토요일 전에": a time around a day, not on it
 _AROUND_DAY = re.compile(r"^\s*(?:연휴\s*|당일\s*)?(?:끝나고|지나고|지나서|이후|후에|전에|전까지)")
 # "추석 당일엔 큰집 가고 다음날 놀자": the day after the day named before it
-_NEXT_DAY = re.compile(_B + r"(?:그\s*)?다음\s*날")
+NEXT_DAY = re.compile(_B + r"(?:그\s*)?다음\s*날")
+# "추석 전날", "설날 전날에": the day before the day named right before it
+_DAY_BEFORE = re.compile(r"\s*(?:의\s*)?전\s*날")
+# "금욜이니까 칼퇴하고 한잔": today's weekday described, not the next one
+_IS_TODAY = re.compile(r"\s*(?:이니까|이니깐|인데|이라서|이라|이잖|이다|이네|임)")
 
 
 # --- resolving -------------------------------------------------------------------------------------------
@@ -191,7 +198,13 @@ def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | N
         day_end = found.spans[0][1]
         if _AROUND_DAY.match(text[day_end:]):
             return NoWhen("vague", f"'{text[found.spans[0][0] : day_end]}' 전후라서 날짜가 정해지지 않았어요")
-        if next_day := _NEXT_DAY.search(text, day_end):
+        if before := _DAY_BEFORE.match(text, day_end):
+            found.day -= timedelta(days=1)
+            found.spans.append((day_end, before.end()))
+            found.notes.append(f"'{before[0].strip()}': {found.day.isoformat()}로 잡았어요")
+            if found.day < today:
+                return NoWhen("past", f"{found.day.isoformat()}은 이미 지났어요")
+        elif next_day := NEXT_DAY.search(text, day_end):
             found.day += timedelta(days=1)
             found.spans.append(next_day.span())
             found.notes.append(f"'{next_day[0]}': {found.day.isoformat()}로 잡았어요")
@@ -206,7 +219,7 @@ def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | N
             return NoWhen("vague", "'이따'만 있고 시간이 없어요")
         if found.day < today:
             return NoWhen("past", f"{found.day.isoformat()}은 이미 지났어요")
-        return When(found.day, None, tuple(found.notes), tuple(found.spans))
+        return When(found.day, None, tuple(found.notes), tuple(found.spans), day_named=True)
 
     (hour, minute), end, clock_notes, ambiguous = clock
     day = found.day if found.day is not None else today
@@ -232,7 +245,8 @@ def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | N
         end = _at(start.date(), *end)
         if end <= start:
             end += timedelta(hours=12) if end + timedelta(hours=12) > start else timedelta(days=1)
-    return When(start, end, tuple(found.notes + clock_notes), tuple(found.spans))
+    named = found.day is not None and not found.later_today
+    return When(start, end, tuple(found.notes + clock_notes), tuple(found.spans), day_named=named)
 
 
 def _at(day: date, hour: int, minute: int) -> datetime:
@@ -385,6 +399,10 @@ def _weekday(found: _Found, match: re.Match, today: date) -> NoWhen | None:
     week_word = match["wk"]
     found.spans.append(match.span())
     if week_word is None:
+        if weekday == today.weekday() and _IS_TODAY.match(match.string, match.end()):
+            found.day = today
+            found.notes.append(f"{match['d']}요일: 오늘이라서 오늘로 잡았어요")
+            return None
         ahead = (weekday - today.weekday()) % 7 or 7
         found.day = today + timedelta(days=ahead)
         found.day_is_bare = True
