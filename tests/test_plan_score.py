@@ -12,7 +12,9 @@ import pytest
 
 from insabot.eval.plans import (
     FROZEN_SHA256,
+    FROZEN_SHA256_2,
     PLAN_MESSAGES,
+    PLAN_MESSAGES_2,
     format_score,
     load_plan_messages,
     main,
@@ -34,6 +36,16 @@ def _at(value: str) -> datetime:
 
 def test_the_set_is_the_frozen_one():
     assert hashlib.sha256(PLAN_MESSAGES.read_bytes()).hexdigest() == FROZEN_SHA256
+
+
+def test_the_second_blind_set_is_frozen_apart_from_the_first_and_all_test():
+    assert hashlib.sha256(PLAN_MESSAGES_2.read_bytes()).hexdigest() == FROZEN_SHA256_2
+    rows = load_plan_messages(path=PLAN_MESSAGES_2)
+    assert len(rows) == 320 and {r.split for r in rows} == {"test"}
+    assert len({r.text for r in rows}) == 320 and not {r.text for r in rows} & {
+        r.text for r in load_plan_messages()
+    }
+    assert sum(not r.starts for r in rows) >= 100
 
 
 def test_the_set_has_its_shape():
