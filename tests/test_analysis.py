@@ -72,6 +72,10 @@ REGISTER_CASES = {
         ),  # asked inside 존댓말: no mix
         ("편의점 신상 먹어봤는데 생각보다 괜찮던데 ㅎㅎ", "casual"),  # trailed off in chat, not cut
         ("이번 휴가 때 혼자 일본 가려고.", "casual"),
+        ("눈이 많이 올수록", "none"),  # -ㄹ수록 is a connective
+        ("택배가 자꾸 늦게 오길래", "none"),  # so is -길래
+        ("그 떡볶이집 생각보다 맵던데.", "casual"),  # -던데 with a full stop is said, not cut
+        ("그 떡볶이집 생각보다 맵다던데", "none"),
     ],
     "noun_fragment": [
         ("짐이 많을 경우", "none"),
@@ -84,6 +88,9 @@ REGISTER_CASES = {
         ),  # a noun phrase after the predicate
         ("우리 다음 모임 장소 정했어. 연남동 이자카야", "casual"),
         ("망한 듯", "casual"),  # 명사형 종결 still closes a sentence
+        ("과제 제출 완료ㅋㅋ", "casual"),  # a noun that reports an act closes a 음슴체 line
+        ("회사 앞 도착", "casual"),
+        ("신규 회원 가입 안내", "none"),  # any other noun is a fragment
     ],
     "short_no_predicate": [
         ("네.", "polite"),
@@ -137,6 +144,11 @@ REGISTER_CASES = {
         ("어제 다 했음", "casual"),
         ("나 오늘 일찍 끝났당", "casual"),
         ("아 개춥다 진짜", "casual"),
+        ("먼저 들어가 볼게용", "polite"),  # typed 요: 용, 욤, and 여 at a line's end
+        ("ㄱㅅ욤", "polite"),
+        ("저 지금 가고 있어여", "polite"),
+        ("이번 달 통신비 내용", "none"),  # 내용 is no typed 내요
+        ("어서 오이소", "polite"),  # 하이소체
     ],
     "emoji_tail": [
         ("알겠어요ㅋㅋ", "polite"),
@@ -146,6 +158,11 @@ REGISTER_CASES = {
     ],
     "real_mixed": [
         ("어제 잘 들어갔어요? 나 완전 피곤해", "mixed"),
+        # a clause closed before a comma speaks too; a connective or adverb before one does not
+        ("알았어, 이따 연락드릴게요.", "mixed"),
+        ("여기요, 이거 너 줄게", "mixed"),
+        ("밥 먹고, 영화 보자", "casual"),
+        ("그래서, 결론이 뭐예요?", "polite"),
     ],
 }
 

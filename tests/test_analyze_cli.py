@@ -6,7 +6,9 @@ import pytest
 
 from insabot.cli import main
 from insabot.eval.validation import (
+    HOLDOUT_2_SHA256,
     HOLDOUT_SET,
+    HOLDOUT_SET_2,
     LABELLED_SET,
     format_register_report,
     last_ef_registers,
@@ -208,6 +210,18 @@ def test_the_holdout_is_frozen_and_blind_to_the_labelled_set():
     texts = {r["text"] for r in holdout}
     shared = [r["id"] for r in load_labelled() if r["text"] in texts]
     assert len(shared) <= 20 and all(int(i.removeprefix("sl-")) <= 490 for i in shared), len(shared)
+
+
+def test_the_second_holdout_is_frozen_and_apart_from_both_earlier_sets():
+    import hashlib
+
+    assert hashlib.sha256(HOLDOUT_SET_2.read_bytes()).hexdigest() == HOLDOUT_2_SHA256
+    holdout = load_labelled(HOLDOUT_SET_2)
+    assert len(holdout) == 946 and len({r["text"] for r in holdout}) == 946
+    assert {r["register"] for r in holdout} == {"polite", "casual", "mixed", "none"}
+    assert not {r["text"] for r in holdout} & {
+        r["text"] for r in load_labelled() + load_labelled(HOLDOUT_SET)
+    }
 
 
 def test_last_ef_baseline_reads_only_the_last_final_ending():

@@ -71,6 +71,10 @@ _CODA_TO_COMPAT = str.maketrans(
 _DRAWN_OUT = re.compile(r"(요|죠)[오옹우웅]+")
 # Typed -죠 (했져?, 그렇잖져): only after a past/future/잖 stem, so 가져 (take it) stays 반말.
 _TYPED_JYO = re.compile(r"(?<=[었였했겠잖갰])져(?=[\s?!.~ㅋㅎㅠㅜ]*$)", re.MULTILINE)
+# Typed 요 (감사해용, 좋아욤, ㅇㅋ욤; 뵈여, 했어여 at a line's end): only after the syllables a 해요체 ending
+# follows, so 내용, 비용, 어여 가 keep their own reading.
+_TYPED_YONG = re.compile(r"(?<=[어아워와봐줘게께데세래네까해돼뵈져ㄱ-ㅎ])(?:용|욤)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
+_TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
 
 # 명사형 종결: a predicate turned into a noun phrase that closes a chat line ("망한 듯", "가는 중", "먹을 각",
@@ -95,11 +99,39 @@ _NOUN_ENDINGS = frozenset(
         "기분",
     }
 )
+# A line closed by a noun that reports an act or a state ("퇴근 완료 ㅋ", "집 도착", "오늘 야근 확정ㅠㅠ", "알바 끝!!")
+# is 음슴체: said to a friend, never to a boss. Any other noun at the end is a fragment ("서버 이전 안내").
+_REPORT_NOUNS = frozenset(
+    [
+        "완료",
+        "도착",
+        "출발",
+        "끝",
+        "확정",
+        "성공",
+        "실패",
+        "순삭",
+        "출근",
+        "퇴근",
+        "합격",
+        "탈락",
+        "득템",
+        "시작",
+        "종료",
+        "귀가",
+        "기상",
+        "취침",
+        "입장",
+        "퇴장",
+        "매진",
+        "완판",
+    ]
+)
 # Connective endings (-는데, -면, -고, -서, -니까, -지만, -다면, -게 ...) close a segment cut before its sentence
 # ends, not a sentence; -라고/-다고 (quotative, "그거라고") and -ㄹ게 (promise) close one.
 _CONNECTIVE = re.compile(
     r"(는데|ㄴ데|은데|인데|면|고|서|니까|지만|다가|며|게|도록|거나|든지|든가|자마자|ㄴ지|는지|은지|ㄹ지|"
-    r"으러|러|느라|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서)$"
+    r"으러|러|느라|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서|수록|길래)$"
 )
 # -는지/-ㄴ지 close an embedded question ("낮잠을 오래 자서 그런 건지"), even where Kiwi tags them EF.
 _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
@@ -107,7 +139,7 @@ _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
 _UNKNOWN_EUMSEUM = re.compile(r"..(임|함|됨|짐|셈|삼)$")
 _UNKNOWN_BANMAL = re.compile(r"..다$")
 _CONNECTIVE_EF = re.compile(
-    r"(는데|ㄴ데|은데|인데|던데|면|으면|다면|고|어서|아서|여서|해서|니까|지만|다가|면서)$"
+    r"(는데|ㄴ데|은데|인데|던데|면|으면|다면|고|어서|아서|여서|해서|니까|지만|다가|면서|길래)$"
 )
 _FINAL_EC = re.compile(r"(라고|다고|냐고|자고|ㄹ게|을게|ㄹ께|을께|려고)$")
 _CHAT_TAIL = re.compile(r"^(?:[ㅋㅎㅠㅜ]{2,}|~+|\.{2,}|…+)")
@@ -190,7 +222,7 @@ _NOT_WORD = re.compile(r"[\s.,!?~…·ㅠㅜ^;:\-_*'\"()\[\]♡♥]+|[ㅋㅎ]{2,
 _SHORT_LINE = 24  # characters: longer lines are never one of the words above, even with tails
 # Chat shorthand that is 반말 wherever it stands in a line without a predicate (ㅇㅋ 그럼 7시에 ㄱ, 캠핑 ㄱㄱ).
 _CASUAL_JAMO = frozenset(
-    {"ㅇㅇ", "ㅇㅋ", "ㄱㄱ", "ㄱ", "ㄴㄴ", "ㅇㅈ", "ㄱㅅ", "ㅈㅅ", "ㅂㅂ", "ㄱㄱㄱ", "ㄹㅇ"}
+    {"ㅇㅇ", "ㅇㅋ", "ㄱㄱ", "ㄱ", "ㄴㄴ", "ㅇㅈ", "ㄱㅅ", "ㅈㅅ", "ㅂㅂ", "ㄱㄱㄱ", "ㄹㅇ", "ㄷㄷ", "ㄷㄷㄷ"}
 )
 # A line that a quotation ends on: what follows reports it (엄마가 밥 먹었어? 하시더라고요).
 _QUOTATIVE = re.compile(
@@ -223,7 +255,7 @@ def ending_level(form: str, tag: str) -> str:
     ) or form in ("슴다", "ㅁ다", "ㅂ죠"):
         return "hapsyo"
     # 하오체 (가시오, 그렇소, 좋구려) and the archaic retrospective -습디다/-ㅂ디다.
-    if form in ("오", "소", "구려", "우", "리다", "오리다", "리까") or form.endswith(
+    if form in ("오", "소", "구려", "우", "리다", "오리다", "리까", "이소", "으이소") or form.endswith(
         ("습디다", "ㅂ디다", "습디까", "ㅂ디까")
     ):
         return "hao"
@@ -252,6 +284,8 @@ def _ending_of(token, after) -> str:
         return (
             "banmal" if token.tag == "EC" else level
         )  # Kiwi's EC for 간다, 가자, 있을래 without punctuation
+    if form.endswith("던데") and after and after[0].form.startswith("."):
+        return "banmal"  # "거기 브런치 꽤 괜찮던데.": the retrospective -던데 closed with a full stop is said, not cut
     # 괜찮던데 ㅎㅎ, 1교시인데...: trailed off in chat, the ending closes the sentence. Asked (했는데? 죽는다면?) it
     # has no level: the line is heard as 반말 only where nothing else speaks (see bare_register).
     if any(t.tag in ("SE", "W_EMOJI") or _CHAT_TAIL.match(t.form) for t in after):
@@ -279,6 +313,8 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
         # "망한 듯", "가는 중", "먹을 각": a predicate turned into a noun phrase is 명사형 종결; any other noun
         # after a modifier ("짐이 많을 경우", "건강에 관한 것") is a fragment.
         return ("eumseum", form) if form in _NOUN_ENDINGS else ("none", None)
+    if tag == "NNG" and form in _REPORT_NOUNS:
+        return "eumseum", form
     if tag == "NNG" and _UNKNOWN_EUMSEUM.search(form):
         return "eumseum", form
     if tag == "NNG" and _UNKNOWN_BANMAL.search(form):
@@ -354,10 +390,15 @@ def prepare(text: str) -> list[str]:
     return [
         line
         for line in (
-            _TYPED_JYO.sub("죠", _DRAWN_OUT.sub(r"\1", blank_quotes(raw))).strip() for raw in text.split("\n")
+            _typed_polite(_DRAWN_OUT.sub(r"\1", blank_quotes(raw))).strip() for raw in text.split("\n")
         )
         if line
     ]
+
+
+def _typed_polite(line: str) -> str:
+    """Typed spellings of 요 and 죠 written as the endings Kiwi knows."""
+    return _TYPED_YEO.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
 
 
 @functools.cache
@@ -375,13 +416,14 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
     analysed = iter(kiwi().split_into_sents(flat, return_tokens=True)) if flat else iter(())
     for lines in lines_per_text:
         result = []
-        for _ in lines:
+        for line in lines:
             sentences = list(next(analysed))
             for index, sentence in enumerate(sentences):
                 following = sentences[index + 1].text if index + 1 < len(sentences) else ""
                 if _QUOTATIVE.match(following):  # an unquoted quotation: not the speaker's voice
                     result.append(SentenceLevel(sentence.text, "none", None, "none"))
                     continue
+                result.extend(_comma_clauses(line, sentence.tokens))
                 level, ending = classify_tokens(sentence.tokens)
                 if len(sentence.text) <= _SHORT_LINE:
                     word = _NOT_WORD.sub("", sentence.text)
@@ -392,6 +434,21 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                     register = _person_register(sentence.tokens)
                 result.append(SentenceLevel(sentence.text, level, ending, register))
         yield result
+
+
+def _comma_clauses(line: str, tokens) -> list[SentenceLevel]:
+    """Clauses closed before a comma inside one sentence, with their own level ("알겠어, 그럼 내일 봬요.",
+    "잠깐만요, 이거 내 거 아니야?"): a second voice Kiwi does not split off. Clauses with no level (a connective,
+    an adverb: "밥 먹고,", "그래서,") are left to the sentence."""
+    clauses, start = [], 0
+    for index, token in enumerate(tokens):
+        if token.tag == "SP" and token.form == "," and index > start:
+            level, ending = classify_tokens(tokens[start:index])
+            if level != "none":
+                text = line[tokens[start].start : token.start]
+                clauses.append(SentenceLevel(text, level, ending, level_register(level)))
+            start = index + 1
+    return clauses
 
 
 def overall_level(sentences: list[SentenceLevel]) -> str:
