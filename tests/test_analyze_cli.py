@@ -7,8 +7,10 @@ import pytest
 from insabot.cli import main
 from insabot.eval.validation import (
     HOLDOUT_2_SHA256,
+    HOLDOUT_3_SHA256,
     HOLDOUT_SET,
     HOLDOUT_SET_2,
+    HOLDOUT_SET_3,
     LABELLED_SET,
     format_register_report,
     last_ef_registers,
@@ -222,6 +224,16 @@ def test_the_second_holdout_is_frozen_and_apart_from_both_earlier_sets():
     assert not {r["text"] for r in holdout} & {
         r["text"] for r in load_labelled() + load_labelled(HOLDOUT_SET)
     }
+
+
+def test_the_third_holdout_is_frozen_and_apart_from_every_earlier_set():
+    import hashlib
+
+    assert hashlib.sha256(HOLDOUT_SET_3.read_bytes()).hexdigest() == HOLDOUT_3_SHA256
+    holdout = load_labelled(HOLDOUT_SET_3)
+    assert len(holdout) == 932 and len({r["text"] for r in holdout}) == 932
+    earlier = load_labelled() + load_labelled(HOLDOUT_SET) + load_labelled(HOLDOUT_SET_2)
+    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
 
 
 def test_last_ef_baseline_reads_only_the_last_final_ending():
