@@ -9,7 +9,7 @@ from typing import Any
 
 from insabot.chat import build_conversation, system_prompt_for, validate_user_message
 from insabot.config import ChatConfig, Config, GenerationConfig
-from insabot.generation import stream_reply
+from insabot.generation import reranked_reply, stream_reply
 from insabot.models.loading import LoadedModel
 
 
@@ -36,10 +36,13 @@ def respond(
     loaded: LoadedModel,
     stop_event: threading.Event | None = None,
 ) -> Iterator[str]:
-    """Yield the growing reply to `message` after `history` (each yield is the whole reply so far)."""
+    """Yield the growing reply to `message` after `history` (each yield is the whole reply so far). With
+    `generation.candidates` > 1 the reply is reranked and comes whole, in one yield."""
     text = validate_user_message(message, settings.chat.max_message_chars)
     conversation = build_conversation(text, history, settings.system_prompt)
+    reply_pieces = reranked_reply if settings.generation.candidates > 1 else stream_reply
     reply = ""
-    for piece in stream_reply(loaded.model, loaded.tokenizer, conversation, settings.generation, stop_event):
+    stop_event = stop_event or threading.Event()
+    for piece in reply_pieces(loaded.model, loaded.tokenizer, conversation, settings.generation, stop_event):
         reply += piece
         yield reply

@@ -128,6 +128,7 @@ class WebChat:
         top_p: float,
         max_new_tokens: float,
         repetition_penalty: float,
+        candidates: float = 1,
     ) -> ChatSettings:
         chat = dataclasses.replace(self.config.chat, tone=tone, system_prompt=system_prompt or None)
         generation = dataclasses.replace(
@@ -137,6 +138,8 @@ class WebChat:
             top_p=float(top_p),
             max_new_tokens=int(max_new_tokens),
             repetition_penalty=float(repetition_penalty),
+            # greedy candidates would all be the same reply: reranking needs sampling
+            candidates=int(candidates) if temperature > 0 else 1,
         )
         return ChatSettings(chat=chat, generation=generation)
 
@@ -174,6 +177,7 @@ class WebChat:
         top_p: float,
         max_new_tokens: float,
         repetition_penalty: float,
+        candidates: float = 1,
     ) -> Iterator[tuple[str, str]]:
         loaded = self.model(model_label)
         reply = ""
@@ -181,7 +185,9 @@ class WebChat:
             for reply in respond(
                 message,
                 history,
-                self.settings(tone, system_prompt, temperature, top_p, max_new_tokens, repetition_penalty),
+                self.settings(
+                    tone, system_prompt, temperature, top_p, max_new_tokens, repetition_penalty, candidates
+                ),
                 loaded,
             ):
                 yield reply, ""
@@ -200,6 +206,7 @@ class WebChat:
         top_p: float,
         max_new_tokens: float,
         repetition_penalty: float,
+        candidates: float = 1,
     ) -> Iterator[tuple[list[dict], list[dict], str, str]]:
         left, right = self.model(left_label), self.model(right_label)
         user = {"role": "user", "content": message}
@@ -207,7 +214,9 @@ class WebChat:
         try:
             for left_reply, right_reply in arena_respond(
                 message,
-                self.settings(tone, system_prompt, temperature, top_p, max_new_tokens, repetition_penalty),
+                self.settings(
+                    tone, system_prompt, temperature, top_p, max_new_tokens, repetition_penalty, candidates
+                ),
                 left,
                 right,
             ):
@@ -334,6 +343,13 @@ def build_app(web: WebChat) -> gr.Blocks:
                 repetition_penalty = gr.Slider(
                     1.0, 1.5, gen.repetition_penalty, step=0.01, label="반복 페널티"
                 )
+                candidates = gr.Slider(
+                    1,
+                    8,
+                    gen.candidates,
+                    step=1,
+                    label="후보 수 (2 이상: 답장 후보를 여럿 뽑아 가장 나은 것을 한 번에 보여 줘요; 스트리밍 없음, 그만큼 느려요)",
+                )
             download = gr.DownloadButton("대화 JSON 내려받기", variant="secondary")
         sampling = [tone, system_prompt, temperature, top_p, max_new_tokens, repetition_penalty]
 
@@ -351,7 +367,7 @@ def build_app(web: WebChat) -> gr.Blocks:
                     lines=1,
                     max_lines=6,
                 ),
-                additional_inputs=[model, *sampling],
+                additional_inputs=[model, *sampling, candidates],
                 additional_outputs=[badges],
                 examples=[[example] for example in EXAMPLES],
                 editable=True,
@@ -415,7 +431,7 @@ def build_app(web: WebChat) -> gr.Blocks:
         )
         arena_args = dict(
             fn=web.arena,
-            inputs=[arena_message, left_model, right_model, *sampling],
+            inputs=[arena_message, left_model, right_model, *sampling, candidates],
             outputs=[left_chat, right_chat, left_badges, right_badges],
             api_name="arena",
         )

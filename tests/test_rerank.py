@@ -123,6 +123,21 @@ def test_reranked_generate_batch_returns_one_of_its_candidates(tiny):
     assert chosen == generate_batch(model, tokenizer, [BANMAL, JONDAET], SAMPLED)
 
 
+def test_the_chat_reply_function_reranks_whole_when_asked(tiny):
+    from insabot.bot.respond import ChatSettings, respond
+    from insabot.config import ChatConfig
+    from insabot.models.loading import LoadedModel
+
+    model, tokenizer = tiny
+    loaded = LoadedModel(model, tokenizer, None, None, 0.0)
+    settings = ChatSettings(chat=ChatConfig(tone="banmal"), generation=SAMPLED)
+    pieces = list(respond("야, 이거 어때?", [], settings, loaded))
+    (expected,) = generate_batch(
+        model, tokenizer, [[*BANMAL[:1], {"role": "user", "content": "야, 이거 어때?"}]], SAMPLED
+    )
+    assert pieces == [expected.text]
+
+
 @pytest.mark.parametrize("do_sample", [False, True])
 def test_one_candidate_is_todays_generation_exactly(tiny, do_sample):
     model, tokenizer = tiny

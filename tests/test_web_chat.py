@@ -146,6 +146,22 @@ def test_chat_streams_a_reply_with_badges(web):
     assert reply.strip() and badges.startswith("🏷️ ")
 
 
+def test_a_reranked_chat_reply_comes_whole_in_one_piece(web):
+    client, label, _, _ = web
+    job = client.submit("야, 이거 어때?", label, *_settings(), 3, api_name="/chat")
+    outputs = list(job)
+    assert len(outputs) <= 2  # the whole reply, then the same reply with its badges: nothing streams
+    assert outputs[-1][0].strip() and outputs[-1][1].startswith("🏷️ ")
+
+
+def test_candidates_need_sampling_in_the_web_settings(web_app):
+    from insabot.bot.ui import WebChat
+
+    chat = WebChat(web_app.pool, web_app.config)
+    assert chat.settings("banmal", "", 0.7, 0.9, 24, 1.1, 4).generation.candidates == 4
+    assert chat.settings("banmal", "", 0.0, 0.9, 24, 1.1, 4).generation.candidates == 1  # greedy: one reply
+
+
 def test_tone_control_sets_the_training_system_prompt(web):
     client, *_ = web
     assert client.predict("jondaetmal", api_name="/set_tone") == SYSTEM_PROMPTS["jondaetmal"]
