@@ -219,8 +219,8 @@ _CLAUSE_BREAK = re.compile(r"(?<=[가-힣])(?:고|다가|구)\s+|\s*,\s*|\s+(?:�
 
 def _clause_events(message: Message) -> list[Event]:
     """The plans of a message that names a time in two or more of its clauses, one event each (none when fewer
-    than two do; a clause with a day but no clock time needs a plan word of its own). A clause with only a clock time ("7시에 헬스") is on the day of the plan before it, and a
-    다음날 the day after; a bare weekday never falls before the day named earlier ("담주 월욜 … 수욜")."""
+    than two do; a clause with a day but no clock time needs a plan word of its own). A clause with only a clock
+    time ("7시에 헬스") is on the day of the plan before it, and a 다음날 the day after; a bare weekday never falls before the day named earlier ("담주 월욜 … 수욜")."""
     events: list[Event] = []
     for clause in _CLAUSE_BREAK.split(message.text):
         when = resolve(clause, message.time)
@@ -249,6 +249,7 @@ def _clause_events(message: Message) -> list[Event]:
 
 
 def _bare_weekday(when: When) -> bool:
+    """The day came from a weekday alone (토요일: the next one), as `resolve` notes it."""
     return any(note.endswith("요일로 잡았어요") for note in when.notes)
 
 
@@ -291,7 +292,7 @@ def _on_day_of(event: Event, earlier: Event, message: Message) -> Event:
 def _is_memory(text: str, when: When) -> bool:
     """A past tense about a day that could be either way (토요일, 24일) is something that happened."""
     bare = (
-        any(note.endswith("요일로 잡았어요") for note in when.notes)
+        _bare_weekday(when)
         or bool(re.search(r"(?<![\d월/])\d{1,2}\s*일(?!\s*뒤|\s*후)|\d{1,2}\s*월|\d{1,2}/\d{1,2}", text))
         or names_a_yearly_day(text)  # 추석, 크리스마스: this year's or last year's
         # "오늘 즐거웠다": the day now ending
