@@ -317,6 +317,12 @@ def main() -> None:
     parser.add_argument("--passes", default="load,abuse", help="comma-separated: load, abuse")
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--tokens", type=int, default=48)
+    parser.add_argument(
+        "--users", type=int, default=0, help="then N users sending to the Kakao skill at once, --rounds each"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="messages each of --users sends, one at a time"
+    )
     args = parser.parse_args()
     passes = set(args.passes.split(","))
     config = load_config(args.config)
@@ -329,6 +335,8 @@ def main() -> None:
           f"{config.serve.max_queue} waiting")  # fmt: skip
     if "load" in passes:
         run_load(url, args)
+    if args.users:
+        run_kakao_users(url, args.users, args.rounds, config.serve.kakao_budget_s)
     if "abuse" in passes:
         run_abuse(url, config, args.tokens)
     server.should_exit = True
@@ -348,6 +356,35 @@ def run_load(url: str, args) -> None:
     # a reply that misses the callback's minute gets the busy notice instead: the user still hears back in time
     heard = sum(1 for r in results if r[1] is not None and r[1] <= 5.0)
     print(f"  skill answered within 5 s, busy notices included: {heard}/{len(results)}")
+    inbox.server.shutdown()
+
+
+def run_kakao_users(url: str, users: int, rounds: int, budget_s: float) -> None:
+    """`users` people each sending `rounds` messages one after another: the steady load a channel sees, where a
+    burst of 20 at once is the worst case. Counts the replies the skill gave directly (no callback) in budget."""
+    inbox = CallbackInbox()
+    results: list = []
+
+    def user(first: int) -> None:
+        for index in range(first, first + rounds):
+            kakao_request(url, index, inbox, results)
+
+    threads = [threading.Thread(target=user, args=(u * rounds,)) for u in range(users)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report(
+        f"Kakao skill, {users} users x {rounds} messages",
+        results,
+        time.perf_counter() - started,
+        "skill answered",
+    )
+    direct = sum(1 for ok, answered, final, _ in results if ok and answered == final and answered <= budget_s)
+    print(
+        f"  answered directly (no callback) within {budget_s} s: {direct}/{len(results)} = {direct / len(results):.0%}"
+    )
     inbox.server.shutdown()
 
 

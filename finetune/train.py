@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from insabot.config import Config, dump_config
+from insabot.cpu import has_fast_bf16
 from insabot.errors import InsabotError
 from insabot.finetune.attention import cached_attention, use_packed_attention
 from insabot.finetune.conversations import CORPUS_DIR, Conversation
@@ -135,8 +136,7 @@ def precision_dtype(name: str, device: str) -> torch.dtype | None:
     if name == "auto":
         if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-        return torch.bfloat16 if ("avx512_bf16" in flags or "amx_bf16" in flags) else None
+        return torch.bfloat16 if has_fast_bf16() else None
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[name]
 
 

@@ -36,7 +36,9 @@ class ModelConfig:
     """A LoRA adapter directory (or a training run directory holding one). A `Config` without a model
     section gets the default model's shipped adapter (`default_model()`)."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    """`auto`: float32 on CPU (safest for generation), the checkpoint's dtype on GPU."""
+    """`auto`: bfloat16 on a CPU with AVX512-BF16 or AMX (decoding ×1.4; greedy replies may part from fp32's after
+    a near tie, quality the same on the eval), float32 on other CPUs (emulated bf16 is slower than fp32), bf16 or
+    fp16 on a GPU. Pin `float32` where one report must come out the same on every machine (the quality gate)."""
     revision: str | None = None
     trust_remote_code: bool = False
     output_vocab: Literal["auto", "full", "trimmed"] = "auto"
@@ -58,6 +60,10 @@ class GenerationConfig:
     """True: transformers' stock penalty, end-of-turn/EOS included. Only for comparison: tuned models
     then stop less often (the README's stopping table measures it)."""
     seed: int | None = None
+    stop_loops: bool = True
+    """End a reply once it repeats a line or sentence, and drop the repeat (insabot/korean/loops.py): greedy
+    decoding of a small model otherwise says the same line to the token limit. A streamed reply has shown the
+    repeat by then; the chats replace it with the cut reply, an OpenAI stream ends there."""
     candidates: int = 1
     """Replies sampled per message where nothing streams (`insabot generate`, the eval, the Kakao skill and
     non-streamed API requests): the best of them by relevance, after dropping looped, empty and wrong-tone ones,

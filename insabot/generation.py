@@ -23,6 +23,7 @@ from transformers import (
 
 from insabot.chat import Message
 from insabot.config import ConfigError, GenerationConfig
+from insabot.korean.loops import cut_repeat, repeat_start, undecided_from
 
 # Chat templates close a turn with one of these; whichever the vocabulary has also ends generation.
 # (HyperCLOVA X SEED writes `<|im_end|><|endofturn|>` and its model card stops at `<|endofturn|>`.)
@@ -40,6 +41,26 @@ class StopOnEvent(StoppingCriteria):
     ) -> torch.BoolTensor:
         return torch.full(
             (input_ids.shape[0],), self.event.is_set(), dtype=torch.bool, device=input_ids.device
+        )
+
+
+class StopOnLoop(StoppingCriteria):
+    """Ends each row once its new text completes a line or sentence it has said before (`generation.stop_loops`);
+    `cut_repeat` then drops that repeat from the reply. Decoding a row's few dozen new tokens each step costs
+    well under a millisecond beside a forward pass."""
+
+    def __init__(self, tokenizer: Any):
+        self.tokenizer = tokenizer
+        self.prompt_width: int | None = None
+
+    def __call__(
+        self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any
+    ) -> torch.BoolTensor:
+        if self.prompt_width is None:  # first asked after the first new token
+            self.prompt_width = input_ids.shape[1] - 1
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_width :], skip_special_tokens=True)
+        return torch.tensor(
+            [repeat_start(text, finished=False) is not None for text in texts], device=input_ids.device
         )
 
 
@@ -123,6 +144,8 @@ def generate_kwargs(gen: GenerationConfig, tokenizer: Any, model: Any) -> dict[s
         kwargs.update(temperature=gen.temperature, top_p=gen.top_p)
     else:  # greedy: make the model's own sampling defaults (generation_config.json) not apply
         kwargs.update(temperature=None, top_p=None, top_k=None)
+    if gen.stop_loops:
+        kwargs["stopping_criteria"] = StoppingCriteriaList([StopOnLoop(tokenizer)])
     if gen.repetition_penalty != 1.0:
         if gen.penalize_end_tokens:  # the stock processor, for the stopping comparison only
             kwargs["repetition_penalty"] = gen.repetition_penalty
@@ -157,7 +180,9 @@ def stream_reply(
     inputs = {k: v.to(model.device) for k, v in encode_conversation(tokenizer, messages).items()}
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
     kwargs = generate_kwargs(gen, tokenizer, model)
-    kwargs["stopping_criteria"] = StoppingCriteriaList([StopOnEvent(stop_event)])
+    kwargs["stopping_criteria"] = StoppingCriteriaList(
+        [*kwargs.get("stopping_criteria", []), StopOnEvent(stop_event)]
+    )
     failure: list[BaseException] = []
 
     def work() -> None:
@@ -176,14 +201,37 @@ def stream_reply(
     thread = threading.Thread(target=work, name="insabot-generate", daemon=True)
     thread.start()
     try:
-        for piece in streamer:
-            if piece:
-                yield piece
+        yield from _shown_pieces(streamer, gen.stop_loops)
     finally:
         stop_event.set()
         thread.join()
     if failure:
         raise failure[0]
+
+
+def _shown_pieces(pieces: Iterator[str], stop_loops: bool) -> Iterator[str]:
+    """The streamed text as it may be shown. With `stop_loops`, a sentence that starts the way an earlier one did
+    is held back until it either parts from it (then shown) or completes a repeat (then dropped, and the stream
+    ends): the reader never sees the loop the batch paths cut."""
+    text, shown = "", 0
+    for piece in pieces:
+        text += piece
+        if not stop_loops:
+            ready = len(text)
+        elif (start := repeat_start(text, finished=False)) is not None:
+            if start > shown and text[shown:start].rstrip():
+                yield text[shown:start].rstrip()
+            return
+        else:
+            ready = undecided_from(text)
+        ready = len(text[:ready].rstrip())  # a line break waits for the line after it: it may be a repeat
+        if ready > shown:
+            yield text[shown:ready]
+            shown = ready
+    end = repeat_start(text) if stop_loops else None
+    rest = text[shown:] if end is None else text[shown:end].rstrip()
+    if rest:
+        yield rest
 
 
 def reranked_reply(
@@ -282,7 +330,8 @@ def generate_batch(
     (the eval's probe categories), when given, let it drop quote-only replies where quoting is not the job."""
     check_candidates(gen)
     if gen.candidates == 1:
-        return decode_replies(model, tokenizer, generate_token_ids(model, tokenizer, conversations, gen))
+        token_ids = generate_token_ids(model, tokenizer, conversations, gen)
+        return decode_replies(model, tokenizer, token_ids, gen.stop_loops)
     # imported here: the analysers and the scorer load only when a run reranks, not for every chat
     from insabot.rerank import choose, pmi_relevance
 
@@ -308,18 +357,25 @@ def sample_candidates(
     seed = gen.seed if gen.seed is not None else int(torch.randint(2**62, ()).item())
     rows = [conversation for conversation in conversations for _ in range(n)]
     seeds = [candidate_seed(seed, j) for _ in conversations for j in range(n)]
-    replies = decode_replies(model, tokenizer, generate_token_ids(model, tokenizer, rows, gen, seeds))
+    replies = decode_replies(
+        model, tokenizer, generate_token_ids(model, tokenizer, rows, gen, seeds), gen.stop_loops
+    )
     return [replies[i : i + n] for i in range(0, len(replies), n)]
 
 
-def decode_replies(model: Any, tokenizer: Any, token_ids: list[list[int]]) -> list[Reply]:
-    """Each row of `generate_token_ids` as a `Reply`, the end-of-turn token that stopped it dropped."""
+def decode_replies(
+    model: Any, tokenizer: Any, token_ids: list[list[int]], stop_loops: bool = False
+) -> list[Reply]:
+    """Each row of `generate_token_ids` as a `Reply`, the end-of-turn token that stopped it dropped; with
+    `stop_loops`, a repeated line or sentence (where StopOnLoop ended the row) cut off, the reply `stop`ped."""
     ends = set(end_token_ids(tokenizer, model))
     replies = []
     for ids in token_ids:
         stopped = bool(ids) and ids[-1] in ends
         tokens = ids[:-1] if stopped else ids
         text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
+        if stop_loops and (cut := cut_repeat(text)) != text:
+            text, stopped = cut, True
         replies.append(Reply(text, len(tokens), "stop" if stopped else "length"))
     return replies
 
@@ -352,5 +408,8 @@ def generate_token_ids(
     rows = []
     for row in output[:, width:].tolist():
         stop = next((i for i, token in enumerate(row) if token in ends), None)
+        if stop is None:  # a row a stopping criterion ended (StopOnLoop) is padded to the batch's end
+            while row and row[-1] == pad_id:
+                row.pop()
         rows.append(row if stop is None else row[: stop + 1])
     return rows

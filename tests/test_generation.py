@@ -9,6 +9,9 @@ from insabot.chat import ChatInputError
 from insabot.config import GenerationConfig
 from insabot.generation import (
     RepetitionPenaltyExceptEnd,
+    StopOnLoop,
+    _shown_pieces,
+    decode_replies,
     encode_conversation,
     end_token_ids,
     generate_kwargs,
@@ -133,3 +136,50 @@ def test_hangul_streams_syllable_by_syllable_not_word_by_word(smol_tokenizer):
     assert text == "성수 카페 ㄱㄱ"
     assert "\ufffd" not in "".join(pieces)
     assert pieces[:2] == ["성", "수"], pieces
+
+
+def _pieces(text: str, size: int = 2) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+@pytest.mark.parametrize("size", [1, 3, 7])
+def test_a_streamed_loop_is_never_shown(size):
+    looping = "힘들었겠다 ㅠㅠ\n오늘 하루도 푹 쉬어!\n오늘 하루도 푹 쉬어!\n오늘 하루도 푹"
+    shown = list(_shown_pieces(iter(_pieces(looping, size)), stop_loops=True))
+    assert "".join(shown) == "힘들었겠다 ㅠㅠ\n오늘 하루도 푹 쉬어!"
+    assert len(shown) > 2  # it still streams, up to the held-back sentence
+    assert "".join(_shown_pieces(iter(_pieces(looping, size)), stop_loops=False)) == looping
+
+
+def test_a_stream_without_a_loop_is_shown_whole_and_as_it_comes():
+    reply = "헐 진짜? 오늘 하루 고생했네\n오늘은 일찍 자자"  # starts like an earlier line, then parts
+    pieces = _pieces(reply)
+    shown = list(_shown_pieces(iter(pieces), stop_loops=True))
+    assert "".join(shown) == reply
+    assert shown[0] == "헐"  # nothing waits for the end of a sentence that is not a repeat (a space does)
+
+
+def test_stop_on_loop_ends_a_row_when_its_sentence_repeats(tiny):
+    _, tokenizer = tiny
+    prompt = tokenizer("야, 이거 어때?", add_special_tokens=False)["input_ids"]
+    rows = {
+        "looped": "오늘 하루도 푹 쉬어!\n오늘 하루도 푹 쉬어!",
+        "unfinished": "오늘 하루도 푹 쉬어!\n오늘 하루도 푹 쉬어",
+        "fine": "오늘 하루도 푹 쉬어!\n내일 봐",
+    }
+    verdicts = {}
+    for name, text in rows.items():
+        reply = tokenizer(text, add_special_tokens=False)["input_ids"]
+        criterion = StopOnLoop(tokenizer)
+        criterion(torch.tensor([prompt + reply[:1]]), None)  # the first call finds where the reply starts
+        verdicts[name] = bool(criterion(torch.tensor([prompt + reply]), None)[0])
+    assert verdicts == {"looped": True, "unfinished": False, "fine": False}
+
+
+def test_batch_replies_are_cut_at_their_loop(tiny):
+    model, tokenizer = tiny
+    looping = tokenizer("오늘 하루도 푹 쉬어!\n오늘 하루도 푹 쉬어!", add_special_tokens=False)["input_ids"]
+    (cut,) = decode_replies(model, tokenizer, [looping], stop_loops=True)
+    (kept,) = decode_replies(model, tokenizer, [looping], stop_loops=False)
+    assert (cut.text, cut.finish_reason) == ("오늘 하루도 푹 쉬어!", "stop")
+    assert kept.finish_reason == "length" and kept.text.count("푹 쉬어") == 2

@@ -3,7 +3,7 @@
 import pytest
 
 from insabot.eval.harness import aggregate, score_rows
-from insabot.korean.loops import is_loop
+from insabot.korean.loops import cut_repeat, is_loop, repeat_start, undecided_from
 
 CHAT = "위로·공감"
 
@@ -65,3 +65,27 @@ def test_a_loop_counts_in_the_degenerate_rate_and_as_its_own_metric():
     assert [row["loop"] for row in rows] == [True, False, False, False]
     metrics = aggregate(rows, seconds=1.0, perplexity=None)
     assert metrics["loop_rate"] == 0.25 and metrics["degenerate_rate"] == 0.25
+
+
+LOOPING = "힘들었겠다 ㅠㅠ\n오늘 하루도 푹 쉬어!\n오늘 하루도 푹 쉬어!\n오늘 하루도"
+
+
+def test_cut_repeat_keeps_what_the_reply_said_before_it_looped():
+    assert cut_repeat(LOOPING) == "힘들었겠다 ㅠㅠ\n오늘 하루도 푹 쉬어!"
+    assert cut_repeat("발표 망해도 괜찮아. 발표 망해도 괜찮아! 진짜로") == "발표 망해도 괜찮아."
+    plain = "헐. 헐. 대박 그래서 어케 됨?"  # a short repeat is how people text
+    assert cut_repeat(plain) == plain and repeat_start(plain) is None
+
+
+def test_a_growing_reply_repeats_only_once_the_sentence_has_ended():
+    assert repeat_start("푹 쉬어보세요. 푹 쉬어보세요", finished=False) is None  # "…보세요요" could follow
+    assert repeat_start("푹 쉬어보세요. 푹 쉬어보세요") == len("푹 쉬어보세요.")
+    assert repeat_start("푹 쉬어보세요. 푹 쉬어보세요!", finished=False) == len("푹 쉬어보세요.")
+    assert repeat_start("푹 쉬어. 푹 쉬어보세요!", finished=False) is None  # a longer sentence is a new one
+
+
+def test_a_stream_holds_back_only_a_sentence_that_starts_like_an_earlier_one():
+    said = "오늘 하루도 푹 쉬어!\n"
+    assert undecided_from(said + "오늘 하루") == len(said)  # may be the loop starting: wait
+    assert undecided_from(said + "내일은") == len(said + "내일은")  # a new sentence: show it
+    assert undecided_from(said + "오늘 하루도 푹 자") == len(said + "오늘 하루도 푹 자")  # it parted

@@ -34,9 +34,47 @@ def is_loop(reply: str, category: str) -> bool:
 
 def has_repeated_unit(reply: str) -> bool:
     """The same line or sentence (whitespace and final punctuation aside) twice or more."""
-    units = [" ".join(_NOT_WORD.sub("", unit).split()) for unit in _UNIT_END.split(reply)]
-    words = [unit for unit in units if _letters(unit) >= MIN_LETTERS]
-    return len(words) != len(set(words))
+    return repeat_start(reply) is not None
+
+
+def repeat_start(text: str, *, finished: bool = True) -> int | None:
+    """Where the first line or sentence that repeats an earlier one begins in `text`, or None. With
+    `finished=False` (a reply still being generated) the last unit counts only once its end has arrived: "푹
+    쉬어" may yet become "푹 쉬어보세요"."""
+    seen: set[str] = set()
+    for start, unit, complete in _units(text):
+        if (complete or finished) and _letters(unit) >= MIN_LETTERS:
+            if unit in seen:
+                return start
+            seen.add(unit)
+    return None
+
+
+def undecided_from(text: str) -> int:
+    """Where the part of a growing reply begins that may yet turn out a repeat: its unfinished last unit, while
+    that is the start of an earlier one (else the text's end). A stream shows the text before it at once."""
+    units = list(_units(text))
+    start, last, complete = units[-1]
+    earlier = {unit for _, unit, _ in units[:-1] if _letters(unit) >= MIN_LETTERS}
+    if not complete and any(unit.startswith(last) for unit in earlier):
+        return start
+    return len(text)
+
+
+def _units(text: str) -> list[tuple[int, str, bool]]:
+    """(start, whitespace- and punctuation-free text, whether its end has arrived) of each line or sentence."""
+    units, start = [], 0
+    for end in _UNIT_END.finditer(text):
+        units.append((start, " ".join(_NOT_WORD.sub("", text[start : end.start()]).split()), True))
+        start = end.end()
+    units.append((start, " ".join(_NOT_WORD.sub("", text[start:]).split()), False))
+    return units
+
+
+def cut_repeat(reply: str) -> str:
+    """The reply up to the first line or sentence it repeats: what it said before it began to loop."""
+    start = repeat_start(reply)
+    return reply if start is None else reply[:start].rstrip()
 
 
 def is_quote_only(reply: str) -> bool:
