@@ -70,8 +70,8 @@ compare: setup
 	  --ratings eval/ratings/rated.json --rated $(foreach run,$(COMPARE),$(firstword $(subst :, ,$(run)))-sampled)
 
 # The blind rated read's replies and sheet (README "Blind rated read") on the test half of the real-style message
-# set (eval/data/real_messages.jsonl): the four systems of `make compare`, each at the web chat's sampling (its
-# default decoding) and greedy; 64 new tokens. The sheet and key land in eval/ratings/; the
+# set (eval/data/real_messages.jsonl): the four systems of `make compare`, each at the web chat's sampling of round 1
+# (T 0.7; the chat samples at T 0.3 since round 4) and greedy; 64 new tokens. The sheet and key land in eval/ratings/; the
 # rater gets the sheet and eval/rubric.md only. ~20 min on 2 idle CPU cores.
 RATED := gemma3-tuned-sampled:gemma3-270m:adapters/insabot-gemma3-ko:sampled \
          gemma3-tuned-greedy:gemma3-270m:adapters/insabot-gemma3-ko:greedy \

@@ -220,6 +220,7 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
         ),
     )
     steps = len(pack(examples, args.max_seq_len * rows_per_step))  # ≈ TRL's bfd rows: for the warm-up
+    rows, loss_settings = _trl_rows_and_loss(tokenizer, train)
     arguments = SFTConfig(
         output_dir=str(out),
         per_device_train_batch_size=1,
@@ -230,7 +231,7 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
         packing=True,
         packing_strategy="bfd",
         max_length=args.max_seq_len * rows_per_step,
-        assistant_only_loss=True,
+        **loss_settings,
         gradient_checkpointing=False,
         bf16=precision_dtype("auto", "cpu") is not None,
         report_to=[],
@@ -242,7 +243,7 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
     trainer = SFTTrainer(
         model=model,
         args=arguments,
-        train_dataset=Dataset.from_list([{"messages": c.messages} for c in train]),
+        train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
     )
     started = time.perf_counter()
@@ -254,6 +255,46 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
         **_supervised(train, examples),
         "validation_loss": _validation_loss(model, tokenizer, config, args.validation),
     }
+
+
+def _trl_rows_and_loss(tokenizer, conversations: list) -> tuple[list[dict], dict]:
+    """TRL's dataset rows and SFTConfig loss settings for loss on the assistant turns only.
+
+    With a training template (`{% generation %}` markers): conversational rows and `assistant_only_loss`. TRL
+    matches templates by their exact text; the embedded Gemma's template (converted from the GGUF) is worded
+    differently from TRL's `gemma3.jinja` but renders the same, so the shipped training template that renders
+    every train conversation exactly as the tokenizer's own does is passed as `chat_template_path`. Where TRL
+    ships none (SmolLM2's template): one prompt-completion row per assistant turn, the conversation before it as
+    the prompt (TRL's completion-only loss), which supervises the same tokens at the cost of re-reading prefixes."""
+    from pathlib import Path
+
+    import trl
+    from trl.chat_template_utils import get_training_chat_template
+
+    try:
+        get_training_chat_template(tokenizer)
+        return [{"messages": c.messages} for c in conversations], {"assistant_only_loss": True}
+    except ValueError:
+        pass
+    own = [tokenizer.apply_chat_template(c.messages, tokenize=False) for c in conversations]
+    for candidate in sorted((Path(trl.__file__).parent / "chat_templates").glob("*_training.jinja")):
+        try:
+            rendered = [
+                tokenizer.apply_chat_template(c.messages, tokenize=False, chat_template=candidate.read_text())
+                for c in conversations
+            ]
+        except Exception:  # a template for another family refuses these messages (e.g. a system turn)
+            continue
+        if rendered == own:
+            rows = [{"messages": c.messages} for c in conversations]
+            return rows, {"assistant_only_loss": True, "chat_template_path": str(candidate)}
+    rows = [
+        {"prompt": c.messages[:i], "completion": [message]}
+        for c in conversations
+        for i, message in enumerate(c.messages)
+        if message["role"] == "assistant"
+    ]
+    return rows, {"completion_only_loss": True}
 
 
 def compare(args: argparse.Namespace) -> dict[str, dict]:
