@@ -532,7 +532,9 @@ def test_export_merged_matches_base_plus_adapter(tiny_dir, tiny_data, tmp_path):
     run = train_module.train(tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=4), progress=False)
     merged_dir = export_merged(str(run), tmp_path / "merged")
     # fp32 pinned: the merge's arithmetic is what is compared, not bf16's rounding (`auto` on a bf16 CPU)
-    with_adapter = load(ModelConfig(base_model=str(tiny_dir), adapter=str(run), dtype="float32"), device="cpu")
+    with_adapter = load(
+        ModelConfig(base_model=str(tiny_dir), adapter=str(run), dtype="float32"), device="cpu"
+    )
     merged = load(ModelConfig(base_model=str(merged_dir), dtype="float32"), device="cpu")
     ids = with_adapter.tokenizer("야, 이거 어때?", return_tensors="pt")["input_ids"]
     with torch.no_grad():
