@@ -116,11 +116,40 @@ def run_recipe(args: argparse.Namespace, out: Path) -> dict:
     }
 
 
-def run_baseline(args: argparse.Namespace, out: Path) -> dict:
+def _lora_model(location: str, config):
+    """The base in fp32 with the bench's LoRA (dropout off), for the trainers that take a ready model."""
     import torch
     from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    return get_peft_model(
+        AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32),
+        LoraConfig(
+            r=config.lora.r,
+            lora_alpha=config.lora.alpha,
+            lora_dropout=0.0,
+            target_modules=config.lora.target_modules,
+            task_type="CAUSAL_LM",
+        ),
+    )
+
+
+def _train_and_score(trainer, tokenizer, config, train: list, examples: list, validation: int) -> dict:
+    """Run a transformers/TRL trainer on its own clock (as the recipe's state.json times its loop), then score."""
+    started = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "steps": trainer.state.global_step,
+        **_supervised(train, examples),
+        "validation_loss": _validation_loss(trainer.model, tokenizer, config, validation),
+    }
+
+
+def run_baseline(args: argparse.Namespace, out: Path) -> dict:
+    import torch
     from transformers import (
-        AutoModelForCausalLM,
         AutoTokenizer,
         DataCollatorForLanguageModeling,
         Trainer,
@@ -135,16 +164,7 @@ def run_baseline(args: argparse.Namespace, out: Path) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(location)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32),
-        LoraConfig(
-            r=config.lora.r,
-            lora_alpha=config.lora.alpha,
-            lora_dropout=0.0,
-            target_modules=config.lora.target_modules,
-            task_type="CAUSAL_LM",
-        ),
-    )
+    model = _lora_model(location, config)
     train, examples = _train_subset(config, tokenizer)
     rows = [
         tokenizer(
@@ -174,15 +194,7 @@ def run_baseline(args: argparse.Namespace, out: Path) -> dict:
         train_dataset=dataset,
         data_collator=DataCollatorForLanguageModeling(tokenizer, mlm=False),
     )
-    started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "steps": trainer.state.global_step,
-        **_supervised(train, examples),
-        "validation_loss": _validation_loss(model, tokenizer, config, args.validation),
-    }
+    return _train_and_score(trainer, tokenizer, config, train, examples, args.validation)
 
 
 def run_trl(args: argparse.Namespace, out: Path) -> dict:
@@ -195,8 +207,7 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
     (tests/test_bench.py checks the row's loss against the conversations' own)."""
     import torch
     from datasets import Dataset
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
     from insabot.finetune.packing import pack
@@ -209,16 +220,7 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(location)
     train, examples = _train_subset(config, tokenizer)
     rows_per_step = _recipe_batch_size(args, examples)
-    model = get_peft_model(
-        AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32),
-        LoraConfig(
-            r=config.lora.r,
-            lora_alpha=config.lora.alpha,
-            lora_dropout=0.0,
-            target_modules=config.lora.target_modules,
-            task_type="CAUSAL_LM",
-        ),
-    )
+    model = _lora_model(location, config)
     steps = len(pack(examples, args.max_seq_len * rows_per_step))  # ≈ TRL's bfd rows: for the warm-up
     rows, loss_settings = _trl_rows_and_loss(tokenizer, train)
     arguments = SFTConfig(
@@ -246,15 +248,7 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
     )
-    started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
-    return {
-        "seconds": seconds,
-        "steps": trainer.state.global_step,
-        **_supervised(train, examples),
-        "validation_loss": _validation_loss(model, tokenizer, config, args.validation),
-    }
+    return _train_and_score(trainer, tokenizer, config, train, examples, args.validation)
 
 
 def _trl_rows_and_loss(tokenizer, conversations: list) -> tuple[list[dict], dict]:
@@ -266,8 +260,6 @@ def _trl_rows_and_loss(tokenizer, conversations: list) -> tuple[list[dict], dict
     every train conversation exactly as the tokenizer's own does is passed as `chat_template_path`. Where TRL
     ships none (SmolLM2's template): one prompt-completion row per assistant turn, the conversation before it as
     the prompt (TRL's completion-only loss), which supervises the same tokens at the cost of re-reading prefixes."""
-    from pathlib import Path
-
     import trl
     from trl.chat_template_utils import get_training_chat_template
 
