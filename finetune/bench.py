@@ -134,6 +134,22 @@ def _lora_model(location: str, config):
     )
 
 
+def _one_epoch_schedule(config, out: Path) -> dict:
+    """The arguments the Trainer baseline and TRL share (SFTConfig extends TrainingArguments): one epoch at the
+    recipe's learning rate on a cosine schedule, on the CPU, nothing saved or logged."""
+    return {
+        "output_dir": str(out),
+        "num_train_epochs": 1,
+        "learning_rate": config.train.lr,
+        "lr_scheduler_type": "cosine",
+        "report_to": [],
+        "save_strategy": "no",
+        "logging_strategy": "no",
+        "use_cpu": True,
+        "seed": config.train.seed,
+    }
+
+
 def _train_and_score(trainer, tokenizer, config, train: list, examples: list, validation: int) -> dict:
     """Run a transformers/TRL trainer on its own clock (as the recipe's state.json times its loop), then score."""
     started = time.perf_counter()
@@ -176,17 +192,9 @@ def run_baseline(args: argparse.Namespace, out: Path) -> dict:
     ]
     dataset = [{"input_ids": r["input_ids"], "attention_mask": r["attention_mask"]} for r in rows]
     arguments = TrainingArguments(
-        output_dir=str(out),
         per_device_train_batch_size=args.batch_size,
-        num_train_epochs=1,
-        learning_rate=config.train.lr,
-        lr_scheduler_type="cosine",
         warmup_steps=round(config.train.warmup_ratio * -(-len(dataset) // args.batch_size)),
-        report_to=[],
-        save_strategy="no",
-        logging_strategy="no",
-        use_cpu=True,
-        seed=config.train.seed,
+        **_one_epoch_schedule(config, out),
     )
     trainer = Trainer(
         model=model,
@@ -224,11 +232,7 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
     steps = len(pack(examples, args.max_seq_len * rows_per_step))  # ≈ TRL's bfd rows: for the warm-up
     rows, loss_settings = _trl_rows_and_loss(tokenizer, train)
     arguments = SFTConfig(
-        output_dir=str(out),
         per_device_train_batch_size=1,
-        num_train_epochs=1,
-        learning_rate=config.train.lr,
-        lr_scheduler_type="cosine",
         warmup_steps=round(config.train.warmup_ratio * steps),
         packing=True,
         packing_strategy="bfd",
@@ -236,11 +240,7 @@ def run_trl(args: argparse.Namespace, out: Path) -> dict:
         **loss_settings,
         gradient_checkpointing=False,
         bf16=precision_dtype("auto", "cpu") is not None,
-        report_to=[],
-        save_strategy="no",
-        logging_strategy="no",
-        use_cpu=True,
-        seed=config.train.seed,
+        **_one_epoch_schedule(config, out),
     )
     trainer = SFTTrainer(
         model=model,

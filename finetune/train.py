@@ -26,7 +26,6 @@ from typing import Any
 import torch
 
 from insabot.config import Config, dump_config
-from insabot.cpu import has_fast_bf16
 from insabot.errors import InsabotError
 from insabot.finetune.attention import cached_attention, use_packed_attention
 from insabot.finetune.conversations import CORPUS_DIR, Conversation
@@ -35,7 +34,7 @@ from insabot.finetune.packing import Packed, collate, pack
 from insabot.finetune.render import IGNORE, Example, render
 from insabot.finetune.sources import load_source, require_conversations
 from insabot.finetune.splits import assign_splits, load_frozen
-from insabot.models.loading import atomic_directory, find_adapter_dir, resolve
+from insabot.models.loading import atomic_directory, find_adapter_dir, pick_dtype, resolve
 from insabot.models.output_vocab import output_vocab_ids, trims
 from insabot.selection import selection_scores
 from insabot.textio import write_bytes_atomic
@@ -133,10 +132,9 @@ def precision_dtype(name: str, device: str) -> torch.dtype | None:
     """The autocast dtype, or None for plain fp32."""
     if name == "fp32":
         return None
-    if name == "auto":
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.bfloat16 if has_fast_bf16() else None
+    if name == "auto":  # the dtype generation's `dtype: auto` picks; fp32 means no autocast
+        dtype = pick_dtype("auto", device)
+        return None if dtype == torch.float32 else dtype
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[name]
 
 

@@ -62,8 +62,8 @@ class GenerationConfig:
     seed: int | None = None
     stop_loops: bool = True
     """End a reply once it repeats a line or sentence, and drop the repeat (insabot/korean/loops.py): greedy
-    decoding of a small model otherwise says the same line to the token limit. A streamed reply has shown the
-    repeat by then; the chats replace it with the cut reply, an OpenAI stream ends there."""
+    decoding of a small model otherwise says the same line to the token limit. A stream holds back a sentence
+    that starts like an earlier one until it parts from it or completes the repeat, so no stream shows it."""
     candidates: int = 1
     """Replies sampled per message where nothing streams (`insabot generate`, the eval, the Kakao skill and
     non-streamed API requests): the best of them by relevance, after dropping looped, empty and wrong-tone ones,

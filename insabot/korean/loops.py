@@ -53,7 +53,7 @@ def repeat_start(text: str, *, finished: bool = True) -> int | None:
 def undecided_from(text: str) -> int:
     """Where the part of a growing reply begins that may yet turn out a repeat: its unfinished last unit, while
     that is the start of an earlier one (else the text's end). A stream shows the text before it at once."""
-    units = list(_units(text))
+    units = _units(text)
     start, last, complete = units[-1]
     earlier = {unit for _, unit, _ in units[:-1] if _letters(unit) >= MIN_LETTERS}
     if not complete and any(unit.startswith(last) for unit in earlier):
