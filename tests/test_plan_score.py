@@ -13,8 +13,10 @@ import pytest
 from insabot.eval.plans import (
     FROZEN_SHA256,
     FROZEN_SHA256_2,
+    FROZEN_SHA256_3,
     PLAN_MESSAGES,
     PLAN_MESSAGES_2,
+    PLAN_MESSAGES_3,
     format_score,
     load_plan_messages,
     main,
@@ -45,6 +47,17 @@ def test_the_second_blind_set_is_frozen_apart_from_the_first_and_all_test():
     assert len({r.text for r in rows}) == 320 and not {r.text for r in rows} & {
         r.text for r in load_plan_messages()
     }
+    assert sum(not r.starts for r in rows) >= 100
+
+
+def test_the_third_blind_set_is_frozen_apart_from_the_others_and_all_test():
+    assert hashlib.sha256(PLAN_MESSAGES_3.read_bytes()).hexdigest() == FROZEN_SHA256_3
+    rows = load_plan_messages(path=PLAN_MESSAGES_3)
+    assert len(rows) == 353 and {r.split for r in rows} == {"test"}
+    earlier = {r.text for r in load_plan_messages()} | {
+        r.text for r in load_plan_messages(path=PLAN_MESSAGES_2)
+    }
+    assert len({r.text for r in rows}) == 353 and not {r.text for r in rows} & earlier
     assert sum(not r.starts for r in rows) >= 100
 
 
