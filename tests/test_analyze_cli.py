@@ -8,9 +8,11 @@ from insabot.cli import main
 from insabot.eval.validation import (
     HOLDOUT_2_SHA256,
     HOLDOUT_3_SHA256,
+    HOLDOUT_4_SHA256,
     HOLDOUT_SET,
     HOLDOUT_SET_2,
     HOLDOUT_SET_3,
+    HOLDOUT_SET_4,
     LABELLED_SET,
     format_register_report,
     last_ef_registers,
@@ -233,6 +235,18 @@ def test_the_third_holdout_is_frozen_and_apart_from_every_earlier_set():
     holdout = load_labelled(HOLDOUT_SET_3)
     assert len(holdout) == 932 and len({r["text"] for r in holdout}) == 932
     earlier = load_labelled() + load_labelled(HOLDOUT_SET) + load_labelled(HOLDOUT_SET_2)
+    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
+
+
+def test_the_fourth_holdout_is_frozen_and_apart_from_every_earlier_set():
+    import hashlib
+
+    assert hashlib.sha256(HOLDOUT_SET_4.read_bytes()).hexdigest() == HOLDOUT_4_SHA256
+    holdout = load_labelled(HOLDOUT_SET_4)
+    assert len(holdout) == 1097 and len({r["text"] for r in holdout}) == 1097
+    earlier = load_labelled() + [
+        r for path in (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3) for r in load_labelled(path)
+    ]
     assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
 
 
