@@ -1,7 +1,8 @@
 """Decoding the demo default (Gemma-3-270M + adapters/insabot-gemma3-ko, merged) on this CPU, one run, the same
 prompts and lengths for every runtime: plain transformers `generate` on the merged model (full output head, fp32:
-the baseline) against insabot's path (trimmed head, fp32 and `model.dtype: auto`), the runtimes a user might pick
-instead (CTranslate2 fp32 and int8; onnxruntime-genai), and transformers with a static KV cache + `torch.compile`.
+the baseline) against insabot's path (trimmed head: fp32; bf16; the default `model.dtype` + `model.weights: auto`,
+on a CPU with AVX512-BF16 bf16 with int8 block weights), the runtimes a user might pick instead (CTranslate2 fp32
+and int8; onnxruntime-genai), and transformers with a static KV cache + `torch.compile`.
 
 Each runtime runs in its own process (its own peak memory), batch 1, greedy without a repetition penalty (the
 same arithmetic everywhere): time to first token and tokens/s over PROMPTS × repeats at a forced length, peak RSS,
@@ -69,6 +70,8 @@ def load_transformers(name: str):
         config = dataclasses.replace(config, output_vocab="full", dtype="float32")
     elif name == "insabot-fp32":
         config = dataclasses.replace(config, dtype="float32")
+    elif name == "insabot-bf16":
+        config = dataclasses.replace(config, dtype="bfloat16", weights="native")
     loaded = load(config, device="cpu")
     if name == "compiled":
         from transformers import CompileConfig
@@ -103,6 +106,7 @@ def transformers_reply(
 
 def run_transformers(name: str, tokens: int, repeats: int) -> dict:
     from insabot.generation import decode_replies, generate_batch
+    from insabot.models.int8 import Int8Linear
 
     started = time.perf_counter()
     loaded = load_transformers(name)
@@ -129,6 +133,8 @@ def run_transformers(name: str, tokens: int, repeats: int) -> dict:
                 whole.append(time.perf_counter() - started)
         result["chat_reply_s"] = whole
     result["dtype"] = str(loaded.model.dtype).removeprefix("torch.")
+    if any(isinstance(m, Int8Linear) for m in loaded.model.modules()):
+        result["dtype"] += ", int8 weights"
     return result
 
 
@@ -256,7 +262,8 @@ def run_onnxruntime_genai(tokens: int, repeats: int) -> dict:
 RUNTIMES = {
     "plain": "transformers generate, full head, fp32 (baseline)",
     "insabot-fp32": "insabot: trimmed head, fp32",
-    "insabot-auto": "insabot: trimmed head, dtype auto",
+    "insabot-bf16": "insabot: trimmed head, bf16",
+    "insabot-auto": "insabot: trimmed head, dtype and weights auto",
     "compiled": "transformers + static cache + torch.compile, fp32",
     "ct2-float32": "CTranslate2 4.x, fp32",
     "ct2-int8": "CTranslate2 4.x, int8 weights",

@@ -46,6 +46,11 @@ class ModelConfig:
     emoji, single ASCII characters, every token of the corpus; insabot/models/output_vocab.py), in generation,
     reply scoring and training's loss; the input side keeps every token. `auto`: trimmed for Gemma, whose 262k-token
     head is most of the model, full for the Llama family."""
+    weights: Literal["auto", "int8", "native"] = "auto"
+    """`int8`: the transformer blocks' linear weights as int8 with a scale per row (insabot/models/int8.py), for CPU
+    decoding: half the bytes of bf16 read per token, decoding ×1.5 over bf16 (benchmarks/decode.py); replies may part
+    from bf16's after a near tie. `auto`: int8 where the model runs in bf16 on a CPU (the kernel is slower than fp32
+    with fp32 activations), `native` elsewhere. Pin `native` for likelihoods comparable across machines."""
 
 
 @dataclass

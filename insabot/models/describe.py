@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from insabot.models.int8 import Int8Linear
 from insabot.models.loading import LoadedModel
 from insabot.models.output_vocab import TrimmedHead
 
@@ -21,6 +22,7 @@ def describe(loaded: LoadedModel) -> dict[str, Any]:
         "architecture": (config.architectures or [type(base).__name__])[0],
         "parameters": sum(p.numel() for p in model.parameters()),
         "dtype": str(first_param.dtype).removeprefix("torch."),
+        "weights": "int8" if any(isinstance(m, Int8Linear) for m in model.modules()) else "native",
         "device": str(first_param.device),
         "vocab_size": config.vocab_size,
         "output_tokens": len(head.kept_ids) if isinstance(head, TrimmedHead) else config.vocab_size,

@@ -264,9 +264,10 @@ def default_device() -> str:
 
 def load(config: ModelConfig, *, device: str | None = None, progress: bool = False) -> LoadedModel:
     """Load base model (+ adapter) and tokenizer for inference, in eval mode, its output head trimmed as
-    `config.output_vocab` says."""
+    `config.output_vocab` says and its block weights int8 as `config.weights` says."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from insabot.models.int8 import quantize_block_linears, quantizes
     from insabot.models.output_vocab import output_vocab_ids, trim_output_head, trims
 
     started = time.perf_counter()
@@ -291,6 +292,8 @@ def load(config: ModelConfig, *, device: str | None = None, progress: bool = Fal
     model.to(device).eval()
     if trims(config.output_vocab, model):
         trim_output_head(model, output_vocab_ids(tokenizer, model))
+    if quantizes(config.weights, model):
+        quantize_block_linears(model)
     return LoadedModel(model, tokenizer, source, config.adapter, time.perf_counter() - started)
 
 
