@@ -76,6 +76,13 @@ REGISTER_CASES = {
         ("택배가 자꾸 늦게 오길래", "none"),  # so is -길래
         ("그 떡볶이집 생각보다 맵던데.", "casual"),  # -던데 with a full stop is said, not cut
         ("그 떡볶이집 생각보다 맵다던데", "none"),
+        ("비 오기 전에 빨리 끝나게", "none"),  # -게 of purpose, cut
+        ("먼저 들어가시게", "none"),
+        ("내가 오늘 누구 만났게.", "casual"),  # the riddle's -게 after 었
+        ("뭐 하게?", "casual"),
+        ("문의 남겨 드렸어요. 홈페이지를 찾아 보니", "polite"),  # -니 after 보다 is a connective
+        ("계속 하다 보니", "none"),
+        ("사장님께 말씀드렸어요. 그랬더니", "polite"),  # 그랬더니 is "and then", no quotation
     ],
     "noun_fragment": [
         ("짐이 많을 경우", "none"),
@@ -89,7 +96,11 @@ REGISTER_CASES = {
         ("우리 다음 모임 장소 정했어. 연남동 이자카야", "casual"),
         ("망한 듯", "casual"),  # 명사형 종결 still closes a sentence
         ("과제 제출 완료ㅋㅋ", "casual"),  # a noun that reports an act closes a 음슴체 line
-        ("회사 앞 도착", "casual"),
+        ("회사 앞 도착", "casual"),  # the sender's own coming and going
+        ("서류 합격!!", "none"),  # an outcome without a chat tail is a headline
+        ("드디어 과제 끝 ㅋㅋ", "casual"),  # with one, 음슴체
+        ("여행 끝!! 🧳", "casual"),  # the emoji Kiwi splits off still trails the line
+        ("문의드려요. 문제는 알림 누락.", "polite"),  # a -ㅁ noun inside a noun phrase is no 음슴체
         ("신규 회원 가입 안내", "none"),  # any other noun is a fragment
     ],
     "short_no_predicate": [
@@ -105,6 +116,11 @@ REGISTER_CASES = {
         ("메리 크리스마스!", "none"),
         ("헐", "none"),
         ("7시?", "none"),
+        ("아, 넵.", "polite"),  # a filler before 네 says nothing
+        ("음 네", "polite"),
+        ("헐 ㄷㄷ", "none"),  # a shiver, not an answer
+        ("다음 주 휴강이래 ㅋㅋ", "casual"),  # the hearsay 이래 Kiwi takes for a noun
+        ("이 노래 완전 명곡이야 🎧", "casual"),  # the copula 야 Kiwi takes for a vocative
     ],
     "polite_mix": [
         ("저는 학생입니다. 서울에 살아요.", "polite"),
@@ -123,6 +139,10 @@ REGISTER_CASES = {
         ("그렇소", "polite"),
         ("그 집 음식이 참 좋습디다", "polite"),
         ("걱정 마시오. 내가 알아서 하리다.", "polite"),
+        ("그대를 기다리겠소. 꼭 돌아오리다.", "polite"),
+        ("삼가 아뢰옵니다.", "polite"),
+        ("참 고운 날이구려.", "polite"),
+        ("그 사람 벌써 떠났더이다.", "polite"),
     ],
     "soft_endings": [
         ("오늘 날씨 좋죠", "polite"),
@@ -147,6 +167,9 @@ REGISTER_CASES = {
         ("먼저 들어가 볼게용", "polite"),  # typed 요: 용, 욤, and 여 at a line's end
         ("ㄱㅅ욤", "polite"),
         ("저 지금 가고 있어여", "polite"),
+        ("밖에 비 온대여", "polite"),
+        ("오늘 날씨 좋넹", "casual"),  # typed -네
+        ("넹넹", "polite"),
         ("이번 달 통신비 내용", "none"),  # 내용 is no typed 내요
         ("어서 오이소", "polite"),  # 하이소체
     ],

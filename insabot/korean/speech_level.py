@@ -74,7 +74,9 @@ _TYPED_JYO = re.compile(r"(?<=[었였했겠잖갰])져(?=[\s?!.~ㅋㅎㅠㅜ]*$)
 # Typed 요 (감사해용, 좋아욤, ㅇㅋ욤; 뵈여, 했어여 at a line's end): only after the syllables a 해요체 ending
 # follows, so 내용, 비용, 어여 가 keep their own reading.
 _TYPED_YONG = re.compile(r"(?<=[어아워와봐줘게께데세래네까해돼뵈져ㄱ-ㅎ])(?:용|욤)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
-_TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+_TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+# Typed 네 (킹받넹, 맛있넹): a 넹 closing a word of two or more syllables is the exclamatory -네; 넹 alone is "네".
+_TYPED_NENG = re.compile(r"(?<=[가-힣])(?<!넹)넹(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
 
 # 명사형 종결: a predicate turned into a noun phrase that closes a chat line ("망한 듯", "가는 중", "먹을 각",
@@ -99,30 +101,24 @@ _NOUN_ENDINGS = frozenset(
         "기분",
     }
 )
-# A line closed by a noun that reports an act or a state ("퇴근 완료 ㅋ", "집 도착", "오늘 야근 확정ㅠㅠ", "알바 끝!!")
-# is 음슴체: said to a friend, never to a boss. Any other noun at the end is a fragment ("서버 이전 안내").
-_REPORT_NOUNS = frozenset(
+# A line closed by a noun that reports the sender's own coming and going ("회사 앞 도착", "지금 출발", "기상") is
+# 음슴체: said to a friend, never to a boss. Nouns of an outcome or a state ("합격", "장마 끝", "신청 완료") read
+# as 음슴체 only with a chat tail ("퇴근 완료 ㅋ", "오늘 야근 확정ㅠㅠ"); bare, they are a headline or a notice that
+# speaks to nobody (three holdout writers labelled "최종 합격!!", "장마 끝!", "재입고 알림 신청 완료" so).
+_MOVEMENT_NOUNS = frozenset(["도착", "출발", "출근", "퇴근", "귀가", "기상", "취침", "입장", "퇴장"])
+_OUTCOME_NOUNS = frozenset(
     [
         "완료",
-        "도착",
-        "출발",
         "끝",
         "확정",
         "성공",
         "실패",
         "순삭",
-        "출근",
-        "퇴근",
         "합격",
         "탈락",
         "득템",
         "시작",
         "종료",
-        "귀가",
-        "기상",
-        "취침",
-        "입장",
-        "퇴장",
         "매진",
         "완판",
     ]
@@ -218,16 +214,17 @@ _CASUAL_WORDS = frozenset(
         ),
     }
 )
+_FILLERS = frozenset({"아", "어", "음", "앗", "오", "흠", "아아", "엇"})
 _NOT_WORD = re.compile(r"[\s.,!?~…·ㅠㅜ^;:\-_*'\"()\[\]♡♥]+|[ㅋㅎ]{2,}|[^\w\s]")
 _SHORT_LINE = 24  # characters: longer lines are never one of the words above, even with tails
 # Chat shorthand that is 반말 wherever it stands in a line without a predicate (ㅇㅋ 그럼 7시에 ㄱ, 캠핑 ㄱㄱ).
 _CASUAL_JAMO = frozenset(
-    {"ㅇㅇ", "ㅇㅋ", "ㄱㄱ", "ㄱ", "ㄴㄴ", "ㅇㅈ", "ㄱㅅ", "ㅈㅅ", "ㅂㅂ", "ㄱㄱㄱ", "ㄹㅇ", "ㄷㄷ", "ㄷㄷㄷ"}
+    {"ㅇㅇ", "ㅇㅋ", "ㄱㄱ", "ㄱ", "ㄴㄴ", "ㅇㅈ", "ㄱㅅ", "ㅈㅅ", "ㅂㅂ", "ㄱㄱㄱ", "ㄹㅇ"}
 )
 # A line that a quotation ends on: what follows reports it (엄마가 밥 먹었어? 하시더라고요).
 _QUOTATIVE = re.compile(
     r"^(?:하고|하길래|하기에|하는데|하니까|하면서|하더니|하더라|하시|하셔|하셨|하던데|해서|했더니|했는데|"
-    r"라고|이라고|(?:이|그)(?:러는데|러길래|러더라|러시더라|러더니|러면서|러시|러셔|랬더니)|물어|묻길래|묻더|"
+    r"라고|이라고|(?:이|그)(?:러는데|러길래|러더라|러시더라|러더니|러면서|러시|러셔)|물어|묻길래|묻더|"
     r"말하|말씀하)"
 )
 
@@ -255,10 +252,12 @@ def ending_level(form: str, tag: str) -> str:
     ) or form in ("슴다", "ㅁ다", "ㅂ죠"):
         return "hapsyo"
     # 하오체 (가시오, 그렇소, 좋구려) and the archaic retrospective -습디다/-ㅂ디다.
-    if form in ("오", "소", "구려", "우", "리다", "오리다", "리까", "이소", "으이소") or form.endswith(
-        ("습디다", "ㅂ디다", "습디까", "ㅂ디까")
+    if form.endswith(("옵니다", "옵니까", "나이다", "소서")):
+        return "hapsyo"  # archaic 하십시오체: 아뢰옵니다, 되었사옵니다, 비나이다, 하소서
+    if form in ("오", "소", "우", "이소", "으이소") or form.endswith(
+        ("구려", "리다", "리까", "습디다", "ㅂ디다", "습디까", "ㅂ디까", "더이다")
     ):
-        return "hao"
+        return "hao"  # 하오체 (가시오, 그렇소, 않는구려, 갚으리다) and the archaic retrospective -습디다, -더이다
     if form.endswith(("요", "여", "죠", "쇼", "염", "얌")):
         return "haeyo"
     return "banmal"
@@ -293,6 +292,19 @@ def _ending_of(token, after) -> str:
     return "none"
 
 
+def _chat_tail(after) -> bool:
+    return any(t.tag in ("SW", "W_EMOJI") or _CHAT_TAIL.match(t.form) for t in after)
+
+
+def _cut_purpose_or_reason(form: str, tag: str, before) -> bool:
+    """Endings Kiwi calls final that end a cut clause when nothing asks: -게 of purpose ("감기가 빨리 낫게", "먼저
+    식사하시게"; asked, "뭐 하게?" is 반말) and -니 after 보다 ("주소가 복잡하다 보니", "조회를 해 보니"; "먹었니" asks)."""
+    if tag == "EF" and form == "게":
+        # after 었/겠 it is the riddle's -게 ("뭐 먹었게.", 반말); after the honorific 시 still purpose
+        return before.tag != "EP" or before.form in ("시", "으시")
+    return tag == "EC" and form == "니" and before.tag == "VX" and before.form == "보"
+
+
 def classify_tokens(tokens) -> tuple[str, str | None]:
     """(level, closing form) of one sentence's Kiwi tokens."""
     tokens = list(tokens)
@@ -303,18 +315,26 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     form = last.form.translate(_CODA_TO_COMPAT)
     tag = last.tag
     after = tokens[tokens.index(last) + 1 :]
+    before = content[-2] if len(content) > 1 else None
+    asked = any("?" in t.form for t in after)
+    if not asked and before is not None and _cut_purpose_or_reason(form, tag, before):
+        return "none", None
     if tag.startswith("E") and tag not in ("ETM", "EP"):
         level = _ending_of(last, after)
         return (level, form) if level != "none" else ("none", None)
     if form.endswith(("요", "죠", "쵸")):  # 진짜요?, 저는요, 그쵸: the particle/contraction is polite
         return "haeyo", form
-    before = content[-2] if len(content) > 1 else None
     if before is not None and before.tag == "ETM":
         # "망한 듯", "가는 중", "먹을 각": a predicate turned into a noun phrase is 명사형 종결; any other noun
         # after a modifier ("짐이 많을 경우", "건강에 관한 것") is a fragment.
         return ("eumseum", form) if form in _NOUN_ENDINGS else ("none", None)
-    if tag == "NNG" and form in _REPORT_NOUNS:
+    if tag == "NNG" and (form in _MOVEMENT_NOUNS or (form in _OUTCOME_NOUNS and _chat_tail(after))):
         return "eumseum", form
+    if tag == "NNB" and form == "이래":
+        return "banmal", form  # 결방이래, 시작이래: Kiwi's noun for the hearsay 이래 (= 이라고 해)
+    if tag == "JKV" and form in ("야", "이야") and len(content) >= 3 and content[-3].tag not in ("IC", "NP"):
+        # "이 앱 진짜 신세계야": the copula Kiwi takes for a vocative ("민수야" alone calls)
+        return "banmal", form
     if tag == "NNG" and _UNKNOWN_EUMSEUM.search(form):
         return "eumseum", form
     if tag == "NNG" and _UNKNOWN_BANMAL.search(form):
@@ -337,6 +357,8 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
             token = content[index]
             modified = modified or token.tag == "ETM"
             closing = token.tag == "EF" or (token.tag == "EC" and _polite_form(token))
+            if token.tag == "ETN" and content[index + 1].tag in _NOMINAL:
+                continue  # "알림 과다", "맑음 예상": the -ㅁ noun is part of a noun phrase, not 음슴체
             if closing or (token.tag in ("EC", "ETN") and not modified):
                 level = _ending_of(token, [])
                 return (level, token.form.translate(_CODA_TO_COMPAT)) if level != "none" else ("none", None)
@@ -359,12 +381,14 @@ def _person_register(tokens) -> str:
 def bare_register(text: str) -> str:
     """The register of a line without a speech level, where a reader hears one: 네/넵 polite; 응/ㅇㅇ/미안
     casual, and so is a question without 요 (안녕?, 진짜?, 왜?); anything else (헐, 만 원., 메리 크리스마스!) none."""
-    word = _NOT_WORD.sub("", text)
+    words = _NOT_WORD.sub(" ", text).split()
+    if len(words) > 1 and words[0] in _FILLERS:
+        words = words[1:]  # "아 네네", "아, 네.": the filler says nothing
+    word = "".join(words)
     if not word:
         return "none"
     if word in _POLITE_WORDS:
         return "polite"
-    words = _NOT_WORD.sub(" ", text).split()
     if (
         word in _CASUAL_WORDS
         or any(w in _CASUAL_JAMO for w in words)
@@ -390,14 +414,15 @@ def prepare(text: str) -> list[str]:
     return [
         line
         for line in (
-            _typed_polite(_DRAWN_OUT.sub(r"\1", blank_quotes(raw))).strip() for raw in text.split("\n")
+            _typed_endings(_DRAWN_OUT.sub(r"\1", blank_quotes(raw))).strip() for raw in text.split("\n")
         )
         if line
     ]
 
 
-def _typed_polite(line: str) -> str:
-    """Typed spellings of 요 and 죠 written as the endings Kiwi knows."""
+def _typed_endings(line: str) -> str:
+    """Typed spellings of 요, 죠 and -네 written as the endings Kiwi knows."""
+    line = _TYPED_NENG.sub("네", line)
     return _TYPED_YEO.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
 
 
@@ -424,7 +449,11 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                     result.append(SentenceLevel(sentence.text, "none", None, "none"))
                     continue
                 result.extend(_comma_clauses(line, sentence.tokens))
-                level, ending = classify_tokens(sentence.tokens)
+                tokens = list(sentence.tokens)
+                if following and all(t.tag in _TRANSPARENT for t in sentences[index + 1].tokens):
+                    # a tail Kiwi split off ("알바 끝!!🙌") still trails this sentence
+                    tokens += sentences[index + 1].tokens
+                level, ending = classify_tokens(tokens)
                 if len(sentence.text) <= _SHORT_LINE:
                     word = _NOT_WORD.sub("", sentence.text)
                     if word in _POLITE_WORDS or word in _CASUAL_WORDS:  # 넵넵 is no 하십시오체 to Kiwi's eyes
