@@ -47,6 +47,13 @@ NOW = datetime(2026, 12, 9, 12, 0, tzinfo=SEOUL)  # a Wednesday, noon
         ("크리스마스 당일은 가족이랑 있고 다음날 2시에 보자", "2026-12-26T14:00:00+09:00"),
         ("내일 1일차 교육 9시", "2026-12-10T09:00:00+09:00"),  # 1일차 is no day of the month
         ("크리스마스에 3일 연휴라 여행 가자", "2026-12-25"),
+        ("19일 저녁 6시 집들이 초대 받았어 같이 가자", "2026-12-19T18:00:00+09:00"),  # a proposal: no memory
+        ("금욜 7:30 을지로 이자카야 예약 완료했어", "2026-12-11T19:30:00+09:00"),  # settled in the past tense
+        ("이번주 금요일 오후 반차 냈어요", "2026-12-11"),
+        ("엄마 생신 모임 다다음주 토요일로 정해졌어", "2026-12-26"),
+        ("다음달 5일부터 새 프로젝트 킥오프 미팅", "2027-01-05"),  # 다음달 N일 is no bare day
+        # the plan moved: 말고 is no clause break
+        ("금요일 라이브 7시 말고 8시에 보자", "2026-12-11T20:00:00+09:00"),
     ],
 )
 def test_plans_make_events(text, start):
@@ -76,6 +83,9 @@ def test_plans_make_events(text, start):
         "3시간 뒤면 퇴근이다",  # a countdown
         "금요일 회식 없던 걸로 하재",
         "토요일이나 일요일 중에 언제 돼? 등산 가자",  # the day is still being asked for
+        "지난 토욜 생일파티 사진 다 날아감ㅠ",  # 지난 + a weekday is past
+        "크리스마스에 약속 없는 사람 나밖에 없냐",
+        "토요일에 시험 끝났다 이제 놀 거야",  # any ㅆ-closed syllable is a past tense (끝났다, 맞췄다)
     ],
 )
 def test_no_plan_no_event(text):
@@ -90,6 +100,10 @@ def test_no_plan_no_event(text):
         ("크리스마스에 스키장 가볼까 생각중", "바람이나"),
         ("주말에 시간 되면 보자", "시간 되면"),
         ("크리스마스 지나고 보자", "전후라서"),
+        ("낼 오전 수업 휴강이래", "취소되거나 미뤄진"),
+        ("금요일 회식 나 못 갈 듯", "취소되거나 미뤄진"),
+        ("과장님 금요일 골프 가신대 난 안 감", "다른 사람의 일정"),
+        ("토욜 공연 나 빼고 다 간대", "다른 사람의 일정"),
     ],
 )
 def test_called_off_wished_or_around_a_day_is_reported_not_planned(text, note):
@@ -114,6 +128,20 @@ def test_called_off_wished_or_around_a_day_is_reported_not_planned(text, note):
         ("금요일 송년회 하고 다음날 1시 해장 ㄱ", ["2026-12-11", "2026-12-12T13:00:00+09:00"]),
         # a day and then its clock time in the next clause are one plan
         ("토요일 결혼식 끝나고 5시에 성수 ㄱㄱ", ["2026-12-12T17:00:00+09:00"]),
+        # several clock times in one clause, a word between them; a range is one plan
+        ("내일 2시 세미나 6시 병원", ["2026-12-10T14:00:00+09:00", "2026-12-10T18:00:00+09:00"]),
+        (
+            "토욜 오전 11시 결혼식 갔다가 오후 4시엔 영화",
+            ["2026-12-12T11:00:00+09:00", "2026-12-12T16:00:00+09:00"],
+        ),
+        # weekdays in one breath with a clock time or 매일: each day; without, a plan from the first day
+        (
+            "담주 월화수 매일 10시 교육",
+            ["2026-12-14T10:00:00+09:00", "2026-12-15T10:00:00+09:00", "2026-12-16T10:00:00+09:00"],
+        ),
+        ("이번주 토일 둘다 6시 공연", ["2026-12-12T18:00:00+09:00", "2026-12-13T18:00:00+09:00"]),
+        ("다음주 목금 부산 출장", ["2026-12-17"]),
+        ("금일 회의 3시", ["2026-12-09T15:00:00+09:00"]),  # 금일 is "today", no list of 금 and 일
     ],
 )
 def test_a_message_with_several_plans_makes_one_event_each(text, starts):

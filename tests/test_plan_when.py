@@ -83,6 +83,16 @@ CASES = [
     ("설날에 보자", WEDNESDAY, at(2027, 2, 7)),
     ("추석에 내려가", WEDNESDAY, at(2027, 9, 15)),
     ("어린이날 놀러 가자", WEDNESDAY, at(2027, 5, 5)),
+    # dotted dates, only beside their weekday; a weekday inside 주말; a moved plan's new time
+    ("12.24 목 저녁 7시 파티", WEDNESDAY, at(2026, 12, 24, 19)),
+    ("12.19(토) 돌잔치", WEDNESDAY, at(2026, 12, 19)),
+    ("4.5점짜리 식당 내일 7시", WEDNESDAY, at(2026, 12, 3, 19)),  # a number, not April 5
+    ("이번 주말 일요일 4시", WEDNESDAY, at(2026, 12, 6, 16)),
+    ("다음 주말 토욜 1시", WEDNESDAY, at(2026, 12, 12, 13)),
+    ("금욜에서 토욜 6시로 바꿨어", WEDNESDAY, at(2026, 12, 5, 18)),
+    ("14일에서 16일 3시로 옮김", WEDNESDAY, at(2026, 12, 16, 15)),
+    ("6시 말고 8시에 보자", WEDNESDAY, at(2026, 12, 2, 20)),
+    ("내일 9시 치과", WEDNESDAY, at(2026, 12, 3, 9)),  # a clinic: the morning
 ]
 
 

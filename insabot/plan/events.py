@@ -11,19 +11,29 @@ before it, and then replaces that plan's all-day event, so one settled plan is o
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from insabot.plan.when import NEXT_DAY, NoWhen, When, names_a_yearly_day, resolve
+from insabot.plan.when import (
+    NEXT_DAY,
+    WEEKDAYS,
+    NoWhen,
+    When,
+    names_a_yearly_day,
+    resolve,
+    without_moved_from,
+)
 
 _PLAN = re.compile(
     r"보자|볼래|볼까|봐요|(?<![가-힣])봐(?=[\s~!.ㅎㅋ^]|$)|봬|뵐게|갈게|까지\s*(?:와|올)|가능해|뵈요|뵙|만나|만날|갈래|가자|갈까|갈 ?사람|가실|갑시다|올래|올 ?사람|할래|하자|할까|"
     r"먹자|먹을래|먹을까|마시자|ㄱㄱ|ㄱ\?|(?<![가-힣ㄱ-ㅎ])ㄱ(?=$|[\s!~.])|고고|(?<![가-힣])콜|어때|어떠|어떰|예약|약속|모임|회의|미팅|"
-    r"수업|면접|회식|파티|번개|모이|모여|정모|스터디|공연|콘서트|데이트|여행|놀러|놀자|출발|가기로|하기로|"
-    r"만나기로|보기로|시험|마감|제출|병원|진료|결혼식|돌잔치|집들이|생일|출국|비행기|기차|픽업|데리러|"
+    r"수업|면접|회식|파티|번개|모이|모여|정모|스터디|공연|콘서트|데이트|여행|놀러|놀자|출발|[가-힣]기로\s*(?:했|함|해|한|하)|"
+    r"시험|마감|제출|병원|진료|결혼식|돌잔치|집들이|생일|출국|비행기|기차|픽업|데리러|"
+    r"정해졌|정해짐|잡혀\s*있|잡혔|통화|반차|연차|월차|"
     r"한잔|한 잔|치맥|술\s*(?:ㄱ|마시|먹)|돼\?|될까|시간 ?(?:돼|되냐)|가능\?|어디서|몇 ?시|같이|(?<![가-힣])ㄱㄱ|"
     # what goes in a calendar though no one is asked: gatherings, work, errands, trips, tickets
     r"송년회|신년회|동창회|시무식|종무식|출장|이사(?!님)|면담|교육|오티|(?<![A-Za-z])OT|스크럼|스탠드업|세미나|워크[숍샵]|"
@@ -41,8 +51,11 @@ _MEETING_SPOT = re.compile(r"출구|입구|정문|후문|로비|[가-힣]\s?앞(
 # called off, put off, only wished for, or left to when there is time: no calendar entry
 _CALLED_OFF = re.compile(
     r"취소|파토|미뤄|미루|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|없던\s*(?:걸로|일로)|(?<![가-힣])없대|무산|"
-    r"안\s*(?:가|하|보|만나)기로|안\s*한대|려다가?(?=\s|$)"
+    r"안\s*(?:가|하|보|만나)기로|안\s*한대|려다가?(?=\s|$)|휴강|휴진|못\s*갈\s*듯|못\s*가겠|농담이고|농담임|약속\s*(?:이\s*)?없"
 )
+# someone else's plan the sender is not part of ("팀장님 수요일 출장 가신대 난 안감", "돌잔치 토요일이라는데 나는 못 가")
+_NOT_MINE = re.compile(r"(?:난|나는|저는|전|나만)\s*(?:안|못)\s*(?:감|가|함|해|빠짐)|(?:나|저)\s*빼고")
+NOT_MINE_NOTE = "다른 사람의 일정이라서 일정으로 만들지 않았어요"
 _WISHED = re.compile(r"생각\s*중|고민\s*중|싶다|싶어|싶음|했으면|으면\s*좋겠|시간\s*(?:되면|나면)")
 # "2시간 뒤면 집 도착", "5시간 뒤면 내 생일": how long until something, not a plan
 _COUNTDOWN = re.compile(r"(?:뒤|후)면(?![가-힣])")
@@ -54,10 +67,19 @@ DAY_ASKED_NOTE = "아직 날짜를 정하는 중이라서 일정으로 만들지
 WISHED_NOTE = "바람이나 '시간 되면' 같은 말이라서 일정으로 만들지 않았어요"
 # A past tense with a day that says nothing of past or future ("토요일에 갔던 카페") is a memory, not a plan;
 # a settled plan is told in the past tense too ("7시로 예약했어", "만나기로 했어"), and those stay plans.
-_PAST_TENSE = re.compile(
-    r"(?:았|었|였|했|갔|왔|봤|났|줬|웠)(?!으면)(?:어|던|다|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은)\s"
+# a syllable closed by ㅆ (했, 갔, 맞췄, 붙었 …) but 있 (is) and 겠 (will), before an ending; 갔다가 is "and then"
+_PAST_SYLLABLES = (
+    "".join(chr(0xAC00 + 28 * i + 20) for i in range(11172 // 28)).replace("있", "").replace("겠", "")
 )
-_SETTLED_PAST = re.compile(r"기로\s*했|예약했|예약됐|예매했|끊었|잡았|잡혔|정했")
+_PAST_TENSE = re.compile(
+    rf"[{_PAST_SYLLABLES}](?!으면)(?:어|던|다(?!가)|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은)\s"
+)
+_SETTLED_PAST = re.compile(
+    r"기로\s*했|예약했|예약됐|예매했|끊었|잡았|잡혔|정했|정해졌|완료했|완료함|잡아\s*놨|해\s*놨|냈어|냈습|신청했"
+)
+# a proposal keeps a plan a plan whatever else is in the past ("초대장 받았어 같이 가자")
+# (not a goodbye: "또 보자", "담에 보자")
+_PROPOSAL = re.compile(r"(?<!또\s)(?<!담에\s)(?:가|보|하|먹|만나|놀|마시)자(?![가-힣])|ㄱㄱ|갈\s*사람|어때")
 _AGREE = re.compile(
     r"^(?:(?:나|난|저|전)\s*)?(?:ㅇㅇ|ㅇㅋ|콜|좋아|좋지|오케이|ok|okay|ㄱㄱ|고고|나도|갈게|가능|됨|그래|넵|네|당연|찬성|굿)",
     re.I,
@@ -158,6 +180,8 @@ def _not_a_plan(text: str) -> str | None:
     """Why a message with a plan word and a time is still no event: called off, or only wished for."""
     if _CALLED_OFF.search(text):
         return CALLED_OFF_NOTE
+    if _NOT_MINE.search(text):
+        return NOT_MINE_NOTE
     if _WISHED.search(text):
         return WISHED_NOTE
     if _DAY_ASKED.search(text):
@@ -173,7 +197,7 @@ def find_events(messages: Iterable[Message]) -> PlanResult:
     result = PlanResult()
     recent: list[tuple[int, Message, Event]] = []  # the plans a later time-only message may refer to
     for index, message in enumerate(messages):
-        when = resolve(message.text, message.time)
+        when = resolve(_with_first_listed_day(message.text), message.time)
         planned = is_plan(message.text) or _names_day_and_clock(when)
         if not planned and not _MEETING_SPOT.search(message.text):
             continue
@@ -190,7 +214,8 @@ def find_events(messages: Iterable[Message]) -> PlanResult:
             result.skipped.append(Skipped(message.line, message.text, MEMORY_NOTE))
             continue
         replies = messages[index + 1 : index + 1 + AGREE_WINDOW]
-        if len(several := _clause_events(message)) > 1:  # "낼 3시 치과 갔다가 7시에 헬스": one event each
+        # "낼 3시 치과 갔다가 7시에 헬스", "담주 토일 둘다 5시": one event each
+        if len(several := _day_list_events(message) or _clause_events(message)) > 1:
             for event in several:
                 event = _with_participants(event, replies)
                 recent.append((index, message, event))
@@ -215,6 +240,25 @@ def _names_day_and_clock(when: When | NoWhen) -> bool:
 
 # where one plan ends and the next begins: "…하고 ", "갔다가 ", ", ", " 그리고 "
 _CLAUSE_BREAK = re.compile(r"(?<=[가-힣])(?:고|다가|구)\s+|\s*,\s*|\s+(?:그리고|그\s*다음에?|그담에?)\s+")
+# a clock time with a word between it and the one before ("오늘 3시 회의 5시 병원"): a plan of its own; not the
+# end of a range ("3시에서 5시까지")
+_CLOCK_AT = re.compile(r"(?:(?:오전|오후|저녁|밤|아침|점심)\s*)?\d{1,2}\s*시(?!간)")
+_RANGE_START = re.compile(r"(?:에서|부터|~|-)\s*$")
+
+
+def _clauses(text: str) -> list[str]:
+    clauses = []
+    for clause in _CLAUSE_BREAK.split(text):
+        clocks = list(_CLOCK_AT.finditer(clause))
+        cuts = [
+            later.start()
+            for earlier, later in itertools.pairwise(clocks)
+            if re.search(r"[가-힣]{2}\s+$|[가-힣]\s+[가-힣]+\s+$", clause[earlier.end() : later.start()])
+            and not _RANGE_START.search(clause[: later.start()])
+        ]
+        bounds = [0, *cuts, len(clause)]
+        clauses += [clause[a:b].strip() for a, b in itertools.pairwise(bounds)]
+    return clauses
 
 
 def _clause_events(message: Message) -> list[Event]:
@@ -222,7 +266,7 @@ def _clause_events(message: Message) -> list[Event]:
     than two do; a clause with a day but no clock time needs a plan word of its own). A clause with only a clock
     time ("7시에 헬스") is on the day of the plan before it, and a 다음날 the day after; a bare weekday never falls before the day named earlier ("담주 월욜 … 수욜")."""
     events: list[Event] = []
-    for clause in _CLAUSE_BREAK.split(message.text):
+    for clause in _clauses(without_moved_from(message.text)):
         when = resolve(clause, message.time)
         previous = events[-1].start if events else None
         day = previous.date() if isinstance(previous, datetime) else previous
@@ -246,6 +290,44 @@ def _clause_events(message: Message) -> list[Event]:
     timed_days = {event.start.date() for event in events if not event.all_day}
     events = [event for event in events if not (event.all_day and event.start in timed_days)]
     return events if len({event.start for event in events}) > 1 else []
+
+
+# "담주 월화수 매일 9시", "토일 둘다 5시", "이번주 수목금 출장": weekdays in one breath, in the week's order (two
+# of them only side by side, so 금일 "today" stays a word)
+_DAY_LIST = re.compile(
+    r"(?:(?P<wk>이번|요번|다음|담|다다음)\s*주\s*)?(?<![가-힣])(?P<days>[월화수목금토일]{2,4})(?:요일|욜)?(?![가-힣])"
+)
+_EACH_DAY = re.compile(r"매일|둘\s*다|양일|각각")
+
+
+def _listed_days(text: str) -> list[str]:
+    """The text once per day of its weekday list, the list replaced by that day ("담주 월화수" → "담 주 월요일" …);
+    empty without a list."""
+    match = _DAY_LIST.search(text)
+    if match is None:
+        return []
+    order = [WEEKDAYS.index(day) for day in match["days"]]
+    in_order = all(b > a for a, b in itertools.pairwise(order))
+    if not in_order or (len(order) == 2 and order[1] - order[0] != 1):
+        return []
+    week = f"{match['wk']} 주 " if match["wk"] else ""
+    return [text[: match.start()] + f"{week}{day}요일" + text[match.end() :] for day in match["days"]]
+
+
+def _with_first_listed_day(text: str) -> str:
+    """The text with a weekday list read as its first day ("수목금 출장" → a trip that starts on 수요일)."""
+    return next(iter(_listed_days(text)), text)
+
+
+def _day_list_events(message: Message) -> list[Event]:
+    """One event on each weekday of a list when a clock time or 매일/둘 다 says each day has it, else none."""
+    events = []
+    for text in _listed_days(message.text):
+        when = resolve(text, message.time)
+        if isinstance(when, NoWhen) or (when.all_day and not _EACH_DAY.search(message.text)):
+            return []
+        events.append(replace(_event(replace(message, text=text), when), text=message.text))
+    return events
 
 
 def _bare_weekday(when: When) -> bool:
@@ -293,12 +375,21 @@ def _is_memory(text: str, when: When) -> bool:
     """A past tense about a day that could be either way (토요일, 24일) is something that happened."""
     bare = (
         _bare_weekday(when)
-        or bool(re.search(r"(?<![\d월/])\d{1,2}\s*일(?!\s*뒤|\s*후)|\d{1,2}\s*월|\d{1,2}/\d{1,2}", text))
+        or bool(
+            re.search(
+                r"(?<![\d월/달])(?<!달\s)\d{1,2}\s*일(?!\s*뒤|\s*후)|\d{1,2}\s*월|\d{1,2}/\d{1,2}", text
+            )
+        )
         or names_a_yearly_day(text)  # 추석, 크리스마스: this year's or last year's
         # "오늘 즐거웠다": the day now ending
         or (when.all_day and bool(re.search(r"(?<![가-힣])오늘", text)))
     )
-    return bare and bool(_PAST_TENSE.search(text)) and not _SETTLED_PAST.search(text)
+    return (
+        bare
+        and bool(_PAST_TENSE.search(text))
+        and not _SETTLED_PAST.search(text)
+        and not _PROPOSAL.search(text)
+    )
 
 
 def _event(message: Message, when: When) -> Event:

@@ -91,7 +91,7 @@ _PAST_WORDS = re.compile(
 
 # 이번 주/다음 주/담주 + 요일 (화요일, 화욜); "이번 토요일" without 주 too.
 _WEEKDAY = re.compile(
-    rf"(?:(?P<wk>이번|요번|다음|담|다다음|다담)\s*(?:주\s*)?)?(?P<d>[{WEEKDAYS}])(?:요일|욜)"
+    rf"(?:(?P<wk>이번|요번|다음|담|다다음|다담|지난|저번)\s*(?:주\s*)?)?(?P<d>[{WEEKDAYS}])(?:요일|욜)"
 )
 _WEEKEND = re.compile(r"(?:(?P<wk>이번|요번|다음|담|다다음)\s*(?:주\s*)?)?주말")
 _FULL_DATE = re.compile(
@@ -99,6 +99,10 @@ _FULL_DATE = re.compile(
 )
 _MONTH_DAY = re.compile(r"(?<!\d)(?P<m>\d{1,2})\s*월\s*(?P<d>\d{1,2})\s*일")
 _SLASH_DATE = re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")
+# 12.19 토, 3.20(토): a dotted month and day only with its weekday beside it (4.5점, 1.5배, 3.5시간 are numbers)
+_DOT_DATE = re.compile(
+    rf"(?<![\d.])(?P<m>1[0-2]|0?[1-9])\.(?P<d>3[01]|[12]\d|0?[1-9])(?![\d.])(?=\s*\(?[{WEEKDAYS}](?:요일|욜|\)|\s|$))"
+)
 _MONTH_REL_DAY = re.compile(r"(?P<rel>이번|다음|담|다다음)\s*달\s*(?P<d>\d{1,2})\s*일")
 _MONTH_REL = re.compile(r"(?:이번|다음|담|다다음)\s*달")
 _BARE_DAY = re.compile(
@@ -127,6 +131,7 @@ _ABOUT = re.compile(r"^\s*(?:쯤|경|즈음)")
 
 _WORK = re.compile(
     r"회의|미팅|수업|강의|면접|출근|스터디|병원|진료|검진|상담|브런치|아침|등교|학원|과외|세미나|발표|"
+    r"치과|피부과|안과|이비인후과|정형외과|한의원|은행|주민센터|구청|"
     r"시험|등산|조깅|러닝|운동|헬스|요가|오전|스탠드업|스크럼|시무식|출장|교육|면담|업무|OT|오티"
 )
 _SOCIAL = re.compile(
@@ -153,6 +158,12 @@ _AROUND_DAY = re.compile(r"^\s*(?:연휴\s*|당일\s*)?(?:끝나고|지나고|�
 NEXT_DAY = re.compile(_B + r"(?:그\s*)?다음\s*날")
 # "추석 전날", "설날 전날에": the day before the day named right before it
 _DAY_BEFORE = re.compile(r"\s*(?:의\s*)?전\s*날")
+# "목욜에서 금욜 4시로 옮겼어", "15일에서 17일로", "토욜 말고 금욜로", "7시 말고 8시에": the time a plan moved
+# from, blanked so that the one it moved to is read (a clock with 에서 is a range's start: "3시에서 5시까지")
+_MOVED_FROM = re.compile(
+    rf"(?:\d{{1,2}}\s*일|[{WEEKDAYS}](?:요일|욜)|내일|낼|모레|오늘)\s*(?:에서|말고|대신)\s+(?=\S)"
+    rf"|{_HOUR}\s*시(?:\s*반)?\s*(?:말고|대신)\s+"
+)
 # "금욜이니까 칼퇴하고 한잔": today's weekday described, not the next one
 _IS_TODAY = re.compile(r"\s*(?:이니까|이니깐|인데|이라서|이라|이잖|이다|이네|임)")
 
@@ -189,6 +200,7 @@ def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | N
         start = (now + timedelta(hours=hours, minutes=minutes)).replace(second=0, microsecond=0)
         return When(start, None, (f"'{match[0].strip()}': {now:%H:%M} 기준",), (match.span(),))
 
+    text = without_moved_from(text)
     outcome = _find_day(text, now, found)
     if isinstance(outcome, NoWhen):
         return outcome
@@ -249,6 +261,11 @@ def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | N
     return When(start, end, tuple(found.notes + clock_notes), tuple(found.spans), day_named=named)
 
 
+def without_moved_from(text: str) -> str:
+    """The text with the time a plan moved from blanked ("목욜에서 금욜 4시로" → "        금욜 4시로"), the same length."""
+    return _MOVED_FROM.sub(lambda m: " " * len(m[0]), text)
+
+
 def _at(day: date, hour: int, minute: int) -> datetime:
     """`hour` may be 24+ (밤 1시 = the next day's 1시)."""
     return datetime.combine(day, time(0, 0), SEOUL) + timedelta(hours=hour, minutes=minute)
@@ -276,7 +293,7 @@ def _find_day(text: str, now: datetime, found: _Found) -> NoWhen | None:
         months = {"이번": 0, "다음": 1, "담": 1, "다다음": 2}[match["rel"]]
         year, month = divmod(today.month - 1 + months, 12)
         return _set_day(found, match, _make_date(today.year + year, month + 1, int(match["d"])), text)
-    if match := _MONTH_DAY.search(text) or _SLASH_DATE.search(text):
+    if match := _MONTH_DAY.search(text) or _SLASH_DATE.search(text) or _DOT_DATE.search(text):
         return _month_day(found, match, int(match["m"]), int(match["d"]), today, text)
     # a bare N일 says which day even beside a weekday or a named day ("30일 화요일", "추석 연휴 … 24일")
     if match := _BARE_DAY.search(text):
@@ -305,6 +322,9 @@ def _find_day(text: str, now: datetime, found: _Found) -> NoWhen | None:
         found.notes.append(f"'{match[0]}': 같은 요일로 잡았어요")
         return None
     if match := _WEEKEND.search(text):
+        day = _WEEKDAY.search(text, match.end())
+        if day and day["wk"] is None and day["d"] in "토일":
+            return _weekend_day(found, match, day, today)
         return _weekend(found, match, today)
     if match := _WEEKDAY.search(text):
         return _weekday(found, match, today)
@@ -379,9 +399,12 @@ def lunar_to_solar(year: int, month: int, day: int) -> date:
     return date.fromisoformat(calendar.SolarIsoFormat())
 
 
+_WEEKEND_WEEKS = {None: 0, "이번": 0, "요번": 0, "다음": 1, "담": 1, "다다음": 2}
+
+
 def _weekend(found: _Found, match: re.Match, today: date) -> NoWhen | None:
     monday = today - timedelta(days=today.weekday())
-    weeks = {None: 0, "이번": 0, "요번": 0, "다음": 1, "담": 1, "다다음": 2}[match["wk"]]
+    weeks = _WEEKEND_WEEKS[match["wk"]]
     saturday = monday + timedelta(weeks=weeks, days=5)
     if weeks == 0 and today.weekday() == 6:
         found.day = today
@@ -391,6 +414,19 @@ def _weekend(found: _Found, match: re.Match, today: date) -> NoWhen | None:
         found.notes.append("주말은 토요일로 잡았어요")
     found.spans.append(match.span())
     return None
+
+
+def _weekend_day(found: _Found, weekend: re.Match, day: re.Match, today: date) -> NoWhen | None:
+    """A weekday after 주말 says which day of that weekend ("이번 주말 일욜 4시")."""
+    monday = today - timedelta(days=today.weekday())
+    found.day = monday + timedelta(weeks=_WEEKEND_WEEKS[weekend["wk"]], days=WEEKDAYS.index(day["d"]))
+    found.spans += [weekend.span(), day.span()]
+    if found.day < today:
+        return NoWhen("past", f"{found.day.isoformat()}은 이미 지났어요")
+    return None
+
+
+_WEEKDAY_WEEKS = {"지난": -1, "저번": -1, "이번": 0, "요번": 0, "다음": 1, "담": 1, "다다음": 2, "다담": 2}
 
 
 def _weekday(found: _Found, match: re.Match, today: date) -> NoWhen | None:
@@ -408,10 +444,10 @@ def _weekday(found: _Found, match: re.Match, today: date) -> NoWhen | None:
         found.day_is_bare = True
         found.notes.append(f"{match['d']}요일: 오늘 다음에 오는 {match['d']}요일로 잡았어요")
         return None
-    weeks = {"이번": 0, "요번": 0, "금": 0, "다음": 1, "담": 1, "다다음": 2, "다담": 2}[week_word]
+    weeks = _WEEKDAY_WEEKS[week_word]
     day = monday + timedelta(weeks=weeks, days=weekday)
     if day < today:
-        return NoWhen("past", f"이번 주 {match['d']}요일({day.isoformat()})은 이미 지났어요")
+        return NoWhen("past", f"{match[0]}({day.isoformat()})은 이미 지났어요")
     found.day = day
     return None
 
