@@ -1,7 +1,8 @@
 """Decoding the demo default (Gemma-3-270M + adapters/insabot-gemma3-ko, merged) on this CPU, one run, the same
 prompts and lengths for every runtime: plain transformers `generate` on the merged model (full output head, fp32:
-the baseline) against insabot's path (trimmed head: fp32; bf16; the default `model.dtype` + `model.weights: auto`,
-on a CPU with AVX512-BF16 bf16 with int8 block weights), the runtimes a user might pick instead (CTranslate2 fp32
+the baseline) against insabot's path (trimmed head: fp32; fp32 with int8 block weights, the default on a CPU
+without AVX512-BF16; bf16; the default `model.dtype` + `model.weights: auto`, on a CPU with AVX512-BF16 bf16 with
+int8 block weights), the runtimes a user might pick instead (CTranslate2 fp32
 and int8; onnxruntime-genai), and transformers with a static KV cache + `torch.compile`.
 
 Each runtime runs in its own process (its own peak memory), batch 1, greedy without a repetition penalty (the
@@ -14,6 +15,8 @@ Peers: `pip install -e ".[peers]"` (ctranslate2, onnxruntime-genai); a missing o
 fatal. Converted models are cached under $INSABOT_HOME/bench/.
 
 Run: python benchmarks/decode.py [--tokens 64] [--repeats 2] [--only NAME ...]
+A CPU without AVX512-BF16, imitated on one that has it: ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+MKL_ENABLE_INSTRUCTIONS=AVX2 python benchmarks/decode.py --only plain insabot-fp32 insabot-fp32-int8
 """
 
 from __future__ import annotations
@@ -67,9 +70,11 @@ def load_transformers(name: str):
 
     config = default_model()
     if name in ("plain", "compiled"):
-        config = dataclasses.replace(config, output_vocab="full", dtype="float32")
+        config = dataclasses.replace(config, output_vocab="full", dtype="float32", weights="native")
     elif name == "insabot-fp32":
-        config = dataclasses.replace(config, dtype="float32")
+        config = dataclasses.replace(config, dtype="float32", weights="native")
+    elif name == "insabot-fp32-int8":
+        config = dataclasses.replace(config, dtype="float32", weights="int8")
     elif name == "insabot-bf16":
         config = dataclasses.replace(config, dtype="bfloat16", weights="native")
     loaded = load(config, device="cpu")
@@ -262,6 +267,7 @@ def run_onnxruntime_genai(tokens: int, repeats: int) -> dict:
 RUNTIMES = {
     "plain": "transformers generate, full head, fp32 (baseline)",
     "insabot-fp32": "insabot: trimmed head, fp32",
+    "insabot-fp32-int8": "insabot: trimmed head, fp32, int8 block weights (the default without AVX512-BF16)",
     "insabot-bf16": "insabot: trimmed head, bf16",
     "insabot-auto": "insabot: trimmed head, dtype and weights auto",
     "compiled": "transformers + static cache + torch.compile, fp32",

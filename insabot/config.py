@@ -47,10 +47,11 @@ class ModelConfig:
     reply scoring and training's loss; the input side keeps every token. `auto`: trimmed for Gemma, whose 262k-token
     head is most of the model, full for the Llama family."""
     weights: Literal["auto", "int8", "native"] = "auto"
-    """`int8`: the transformer blocks' linear weights as int8 with a scale per row (insabot/models/int8.py), for CPU
-    decoding: half the bytes of bf16 read per token, decoding ×1.5 over bf16 (benchmarks/decode.py); replies may part
-    from bf16's after a near tie. `auto`: int8 where the model runs in bf16 on a CPU (the kernel is slower than fp32
-    with fp32 activations), `native` elsewhere. Pin `native` for likelihoods comparable across machines."""
+    """`int8`: the transformer blocks' linear weights also as int8 with a scale per row (insabot/models/int8.py) for
+    CPU decoding steps: half the bytes of bf16 read per token, decoding ×1.5 over bf16 (benchmarks/decode.py); a
+    prompt's prefill and reply scoring keep the native weights. Greedy replies may part from native's after a near
+    tie, quality the same on the eval. `auto`: int8 on a CPU, `native` on a GPU. Pin `native` with `dtype: float32`
+    where one report must come out the same on every machine (the quality gate)."""
 
 
 @dataclass

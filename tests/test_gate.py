@@ -85,7 +85,7 @@ def test_the_shipped_gate_is_a_gate():
     assert set(config.eval.measured) == set(config.eval.minimum) | set(config.eval.maximum)
     assert set(GATED) <= set(config.eval.measured)
     # greedy fp32 on the shipped default model (no model section naming a base)
-    assert config.model.dtype == "float32" and config.model.adapter
+    assert config.model.dtype == "float32" and config.model.weights == "native" and config.model.adapter
 
 
 def test_the_gate_slice_is_fixed_and_spans_both_tones_and_both_sets():

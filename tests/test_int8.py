@@ -40,18 +40,30 @@ def test_more_rows_than_decoding_has_go_through_the_unquantized_weight():
 
 
 def test_a_zero_row_stays_zero():
-    linear = nn.Linear(8, 3, bias=False)
+    linear = nn.Linear(32, 3, bias=False)
     with torch.no_grad():
         linear.weight[1] = 0
-    out = Int8Linear(linear)(torch.randn(1, 8))
+    out = Int8Linear(linear)(torch.randn(1, 32))
     assert torch.isfinite(out).all() and out[0, 1] == 0
 
 
-def test_auto_quantizes_a_bf16_model_on_the_cpu_only(tiny):
+def test_auto_quantizes_on_the_cpu_whatever_the_dtype(tiny, monkeypatch):
     model = tiny[0]
-    assert not quantizes("auto", model) and quantizes("int8", model) and not quantizes("native", model)
-    assert quantizes("auto", model.to(torch.bfloat16)) and not quantizes("native", model)
+    assert quantizes("auto", model) and quantizes("int8", model) and not quantizes("native", model)
+    assert quantizes("auto", model.to(torch.bfloat16))
     model.float()
+    monkeypatch.setattr(type(model), "device", property(lambda self: torch.device("cuda")))
+    assert not quantizes("auto", model) and quantizes("int8", model)
+
+
+def test_a_width_the_kernel_cannot_read_keeps_its_own_weight():
+    block = nn.Module()
+    block.wide, block.narrow = nn.Linear(64, 8), nn.Linear(24, 8)  # the kernel crashes on a width of 24
+    model = nn.Module()
+    model.model = nn.Module()
+    model.model.layers = nn.ModuleList([block])
+    assert quantize_block_linears(model) == 1
+    assert type(block.wide) is Int8Linear and type(block.narrow) is nn.Linear
 
 
 def test_every_block_projection_is_replaced_and_nothing_else(tiny):

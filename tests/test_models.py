@@ -107,7 +107,9 @@ def test_cached_conversion_matches_the_gguf_logits():
     """The converted safetensors reproduce the GGUF's own logits on a Korean prompt (fp32)."""
     gguf = loading.locate_embedded_gguf(EMBEDDED[LLAMA_MODEL])
     direct, tokenizer = loading.read_gguf(gguf)
-    cached = loading.load(ModelConfig(base_model=LLAMA_MODEL, dtype="float32"), device="cpu")
+    cached = loading.load(
+        ModelConfig(base_model=LLAMA_MODEL, dtype="float32", weights="native"), device="cpu"
+    )
     ids = tokenizer("야, 이거 어때? 성수에 새로 생긴 카페 가볼래?", return_tensors="pt")["input_ids"]
     assert ids.shape[1] > 40  # byte-fallback Hangul: ~3 tokens per syllable
     with torch.inference_mode():

@@ -322,7 +322,10 @@ def test_greedy_replies_to_every_probe_are_unchanged_by_trimming():
     from insabot.models.loading import load
 
     # fp32: on a bf16 CPU `auto` would pick bf16, whose GEMM blocking may differ with the head's width
-    loaded = load(dataclasses.replace(default_model(), output_vocab="full", dtype="float32"), device="cpu")
+    loaded = load(
+        dataclasses.replace(default_model(), output_vocab="full", dtype="float32", weights="native"),
+        device="cpu",
+    )
     model, tokenizer = loaded.model, loaded.tokenizer
     # batched by length: like prompts pad less
     probes = sorted(load_probes(), key=lambda p: sum(len(m["content"]) for m in p.messages))

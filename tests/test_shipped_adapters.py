@@ -33,7 +33,10 @@ def test_shipped_adapter_is_small_and_documented(name, base):
 def test_shipped_adapter_answers_in_casual_korean(name, base):
     # fp32 on every CPU: `dtype: auto` picks bf16 where the CPU has it, and a greedy reply of these small models
     # can part at a near tie (SmolLM2 + adapter answered 해요체 in bf16 on an AVX512-BF16 machine)
-    loaded = load(ModelConfig(base_model=base, adapter=str(ADAPTERS / name), dtype="float32"), device="cpu")
+    loaded = load(
+        ModelConfig(base_model=base, adapter=str(ADAPTERS / name), dtype="float32", weights="native"),
+        device="cpu",
+    )
     conversation = build_conversation("야, 이거 어때?", [], system_prompt_for("banmal"))
     greedy = GenerationConfig(max_new_tokens=64, do_sample=False)
     (reply,) = generate_batch(loaded.model, loaded.tokenizer, [conversation], greedy)

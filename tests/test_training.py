@@ -533,9 +533,10 @@ def test_export_merged_matches_base_plus_adapter(tiny_dir, tiny_data, tmp_path):
     merged_dir = export_merged(str(run), tmp_path / "merged")
     # fp32 pinned: the merge's arithmetic is what is compared, not bf16's rounding (`auto` on a bf16 CPU)
     with_adapter = load(
-        ModelConfig(base_model=str(tiny_dir), adapter=str(run), dtype="float32"), device="cpu"
+        ModelConfig(base_model=str(tiny_dir), adapter=str(run), dtype="float32", weights="native"),
+        device="cpu",
     )
-    merged = load(ModelConfig(base_model=str(merged_dir), dtype="float32"), device="cpu")
+    merged = load(ModelConfig(base_model=str(merged_dir), dtype="float32", weights="native"), device="cpu")
     ids = with_adapter.tokenizer("야, 이거 어때?", return_tensors="pt")["input_ids"]
     with torch.no_grad():
         torch.testing.assert_close(
