@@ -14,9 +14,11 @@ from insabot.eval.plans import (
     FROZEN_SHA256,
     FROZEN_SHA256_2,
     FROZEN_SHA256_3,
+    FROZEN_SHA256_4,
     PLAN_MESSAGES,
     PLAN_MESSAGES_2,
     PLAN_MESSAGES_3,
+    PLAN_MESSAGES_4,
     format_score,
     load_plan_messages,
     main,
@@ -58,6 +60,17 @@ def test_the_third_blind_set_is_frozen_apart_from_the_others_and_all_test():
         r.text for r in load_plan_messages(path=PLAN_MESSAGES_2)
     }
     assert len({r.text for r in rows}) == 353 and not {r.text for r in rows} & earlier
+    assert sum(not r.starts for r in rows) >= 100
+
+
+def test_the_fourth_blind_set_is_frozen_apart_from_the_others_and_all_test():
+    assert hashlib.sha256(PLAN_MESSAGES_4.read_bytes()).hexdigest() == FROZEN_SHA256_4
+    rows = load_plan_messages(path=PLAN_MESSAGES_4)
+    assert len(rows) == 374 and {r.split for r in rows} == {"test"}
+    earlier = {r.text for r in load_plan_messages()} | {
+        r.text for path in (PLAN_MESSAGES_2, PLAN_MESSAGES_3) for r in load_plan_messages(path=path)
+    }
+    assert len({r.text for r in rows}) == 374 and not {r.text for r in rows} & earlier
     assert sum(not r.starts for r in rows) >= 100
 
 
