@@ -9,10 +9,12 @@ from insabot.eval.validation import (
     HOLDOUT_2_SHA256,
     HOLDOUT_3_SHA256,
     HOLDOUT_4_SHA256,
+    HOLDOUT_5_SHA256,
     HOLDOUT_SET,
     HOLDOUT_SET_2,
     HOLDOUT_SET_3,
     HOLDOUT_SET_4,
+    HOLDOUT_SET_5,
     LABELLED_SET,
     format_register_report,
     last_ef_registers,
@@ -247,6 +249,17 @@ def test_the_fourth_holdout_is_frozen_and_apart_from_every_earlier_set():
     earlier = load_labelled() + [
         r for path in (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3) for r in load_labelled(path)
     ]
+    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
+
+
+def test_the_fifth_holdout_is_frozen_and_apart_from_every_earlier_set():
+    import hashlib
+
+    assert hashlib.sha256(HOLDOUT_SET_5.read_bytes()).hexdigest() == HOLDOUT_5_SHA256
+    holdout = load_labelled(HOLDOUT_SET_5)
+    assert len(holdout) == 1038 and len({r["text"] for r in holdout}) == 1038
+    earlier_sets = (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3, HOLDOUT_SET_4)
+    earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
     assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
 
 
