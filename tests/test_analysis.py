@@ -83,6 +83,8 @@ REGISTER_CASES = {
         ("문의 남겨 드렸어요. 홈페이지를 찾아 보니", "polite"),  # -니 after 보다 is a connective
         ("계속 하다 보니", "none"),
         ("사장님께 말씀드렸어요. 그랬더니", "polite"),  # 그랬더니 is "and then", no quotation
+        ("돈 모으려고", "none"),  # a bare -려고 is a cut purpose; "일본 가려고." above says a plan
+        ("시험 준비 중임 책만 세 권", "casual"),  # Kiwi's noun 임 for the copula's -ㅁ
     ],
     "noun_fragment": [
         ("짐이 많을 경우", "none"),
@@ -96,11 +98,13 @@ REGISTER_CASES = {
         ("우리 다음 모임 장소 정했어. 연남동 이자카야", "casual"),
         ("망한 듯", "casual"),  # 명사형 종결 still closes a sentence
         ("과제 제출 완료ㅋㅋ", "casual"),  # a noun that reports an act closes a 음슴체 line
-        ("회사 앞 도착", "casual"),  # the sender's own coming and going
-        ("서류 합격!!", "none"),  # an outcome without a chat tail is a headline
+        ("회사 앞 도착", "none"),  # a report with no chat tail is a headline or a notice
+        ("회사 앞 도착 ㅋㅋ", "casual"),
+        ("서류 합격!!", "none"),
         ("드디어 과제 끝 ㅋㅋ", "casual"),  # with one, 음슴체
         ("여행 끝!! 🧳", "casual"),  # the emoji Kiwi splits off still trails the line
         ("문의드려요. 문제는 알림 누락.", "polite"),  # a -ㅁ noun inside a noun phrase is no 음슴체
+        ("준비물: 수건, 담요.", "none"),  # 담요 is a noun, not 요
         ("신규 회원 가입 안내", "none"),  # any other noun is a fragment
     ],
     "short_no_predicate": [
@@ -118,6 +122,7 @@ REGISTER_CASES = {
         ("7시?", "none"),
         ("아, 넵.", "polite"),  # a filler before 네 says nothing
         ("음 네", "polite"),
+        ("네, 선생님.", "polite"),  # 네 and an honorific address
         ("헐 ㄷㄷ", "none"),  # a shiver, not an answer
         ("다음 주 휴강이래 ㅋㅋ", "casual"),  # the hearsay 이래 Kiwi takes for a noun
         ("이 노래 완전 명곡이야 🎧", "casual"),  # the copula 야 Kiwi takes for a vocative
@@ -170,6 +175,8 @@ REGISTER_CASES = {
         ("밖에 비 온대여", "polite"),
         ("오늘 날씨 좋넹", "casual"),  # typed -네
         ("넹넹", "polite"),
+        ("엄마 문 열어죠", "casual"),  # typed 줘
+        ("과제 다 했셈", "casual"),
         ("이번 달 통신비 내용", "none"),  # 내용 is no typed 내요
         ("어서 오이소", "polite"),  # 하이소체
     ],

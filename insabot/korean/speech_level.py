@@ -75,6 +75,8 @@ _TYPED_JYO = re.compile(r"(?<=[었였했겠잖갰])져(?=[\s?!.~ㅋㅎㅠㅜ]*$)
 # follows, so 내용, 비용, 어여 가 keep their own reading.
 _TYPED_YONG = re.compile(r"(?<=[어아워와봐줘게께데세래네까해돼뵈져ㄱ-ㅎ])(?:용|욤)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+# Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
+_TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 네 (킹받넹, 맛있넹): a 넹 closing a word of two or more syllables is the exclamatory -네; 넹 alone is "네".
 _TYPED_NENG = re.compile(r"(?<=[가-힣])(?<!넹)넹(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
@@ -101,13 +103,20 @@ _NOUN_ENDINGS = frozenset(
         "기분",
     }
 )
-# A line closed by a noun that reports the sender's own coming and going ("회사 앞 도착", "지금 출발", "기상") is
-# 음슴체: said to a friend, never to a boss. Nouns of an outcome or a state ("합격", "장마 끝", "신청 완료") read
-# as 음슴체 only with a chat tail ("퇴근 완료 ㅋ", "오늘 야근 확정ㅠㅠ"); bare, they are a headline or a notice that
-# speaks to nobody (three holdout writers labelled "최종 합격!!", "장마 끝!", "재입고 알림 신청 완료" so).
-_MOVEMENT_NOUNS = frozenset(["도착", "출발", "출근", "퇴근", "귀가", "기상", "취침", "입장", "퇴장"])
-_OUTCOME_NOUNS = frozenset(
+# A line closed by a noun that reports an act or a state is 음슴체 only with a chat tail ("퇴근 완료 ㅋ", "오늘 야근
+# 확정ㅠㅠ", "알바 끝!!🙌"); bare, it is a headline or a notice that speaks to nobody: four holdout writers labelled
+# "최종 합격!!", "장마 끝!", "재입고 알림 신청 완료", "배송 출발", "서울역 도착" so.
+_REPORT_NOUNS = frozenset(
     [
+        "도착",
+        "출발",
+        "출근",
+        "퇴근",
+        "귀가",
+        "기상",
+        "취침",
+        "입장",
+        "퇴장",
         "완료",
         "끝",
         "확정",
@@ -127,7 +136,7 @@ _OUTCOME_NOUNS = frozenset(
 # ends, not a sentence; -라고/-다고 (quotative, "그거라고") and -ㄹ게 (promise) close one.
 _CONNECTIVE = re.compile(
     r"(는데|ㄴ데|은데|인데|면|고|서|니까|지만|다가|며|게|도록|거나|든지|든가|자마자|ㄴ지|는지|은지|ㄹ지|"
-    r"으러|러|느라|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서|수록|길래)$"
+    r"으러|러|느라|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서|수록|길래|려고)$"
 )
 # -는지/-ㄴ지 close an embedded question ("낮잠을 오래 자서 그런 건지"), even where Kiwi tags them EF.
 _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
@@ -137,7 +146,7 @@ _UNKNOWN_BANMAL = re.compile(r"..다$")
 _CONNECTIVE_EF = re.compile(
     r"(는데|ㄴ데|은데|인데|던데|면|으면|다면|고|어서|아서|여서|해서|니까|지만|다가|면서|길래)$"
 )
-_FINAL_EC = re.compile(r"(라고|다고|냐고|자고|ㄹ게|을게|ㄹ께|을께|려고)$")
+_FINAL_EC = re.compile(r"(라고|다고|냐고|자고|ㄹ게|을게|ㄹ께|을께)$")
 _CHAT_TAIL = re.compile(r"^(?:[ㅋㅎㅠㅜ]{2,}|~+|\.{2,}|…+)")
 # Lines without a predicate that a reader still hears (the whole line, punctuation, laughter and emoji removed).
 _POLITE_WORDS = frozenset(
@@ -285,6 +294,8 @@ def _ending_of(token, after) -> str:
         )  # Kiwi's EC for 간다, 가자, 있을래 without punctuation
     if form.endswith("던데") and after and after[0].form.startswith("."):
         return "banmal"  # "거기 브런치 꽤 괜찮던데.": the retrospective -던데 closed with a full stop is said, not cut
+    if form.endswith("려고") and after and after[0].form.startswith((".", "?")):
+        return "banmal"  # "일본 가려고.", "뭐 하려고?" say a plan; a bare "돈을 아끼려고" is a cut purpose
     # 괜찮던데 ㅎㅎ, 1교시인데...: trailed off in chat, the ending closes the sentence. Asked (했는데? 죽는다면?) it
     # has no level: the line is heard as 반말 only where nothing else speaks (see bare_register).
     if any(t.tag in ("SE", "W_EMOJI") or _CHAT_TAIL.match(t.form) for t in after):
@@ -322,13 +333,14 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     if tag.startswith("E") and tag not in ("ETM", "EP"):
         level = _ending_of(last, after)
         return (level, form) if level != "none" else ("none", None)
-    if form.endswith(("요", "죠", "쵸")):  # 진짜요?, 저는요, 그쵸: the particle/contraction is polite
+    if form.endswith(("요", "죠", "쵸")) and not (tag in ("NNG", "NNP") and len(form) > 1):
+        # 진짜요?, 저는요, 그쵸: the particle/contraction is polite (담요, 필요 are nouns)
         return "haeyo", form
     if before is not None and before.tag == "ETM":
         # "망한 듯", "가는 중", "먹을 각": a predicate turned into a noun phrase is 명사형 종결; any other noun
         # after a modifier ("짐이 많을 경우", "건강에 관한 것") is a fragment.
         return ("eumseum", form) if form in _NOUN_ENDINGS else ("none", None)
-    if tag == "NNG" and (form in _MOVEMENT_NOUNS or (form in _OUTCOME_NOUNS and _chat_tail(after))):
+    if tag == "NNG" and form in _REPORT_NOUNS and _chat_tail(after):
         return "eumseum", form
     if tag == "NNB" and form == "이래":
         return "banmal", form  # 결방이래, 시작이래: Kiwi's noun for the hearsay 이래 (= 이라고 해)
@@ -342,9 +354,9 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     if (
         form in ("셈", "삼")
         and before is not None
-        and before.tag.startswith(("VV", "VA", "VX", "XSV", "XSA"))
+        and before.tag.startswith(("VV", "VA", "VX", "XSV", "XSA", "EP"))
     ):
-        return "eumseum", form  # 먹어보셈, 하삼
+        return "eumseum", form  # 먹어보셈, 하삼, 완료했셈
     if tag.startswith(("VV", "VA", "VX", "VCP", "VCN", "XSV", "XSA")):
         return "banmal", form  # a bare stem: a typo'd or clipped casual ending
     if tag.startswith(("N", "S", "IC", "MA", "MM", "J", "XR", "XSN")):
@@ -364,6 +376,11 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
                 return (level, token.form.translate(_CODA_TO_COMPAT)) if level != "none" else ("none", None)
             if token.tag == "NNG" and _UNKNOWN_BANMAL.search(token.form):
                 return "banmal", token.form
+            if token.tag == "NNG" and token.form in ("임", "함", "됨"):
+                return (
+                    "eumseum",
+                    token.form,
+                )  # "이사 준비 중임 박스만 스무 개": Kiwi's noun for the copula's -ㅁ
     return "none", None  # interjections (헐, 응, 네), adverbs, particles
 
 
@@ -387,8 +404,8 @@ def bare_register(text: str) -> str:
     word = "".join(words)
     if not word:
         return "none"
-    if word in _POLITE_WORDS:
-        return "polite"
+    if word in _POLITE_WORDS or (len(words) == 2 and words[0] in _POLITE_WORDS and words[1].endswith("님")):
+        return "polite"  # 네., 넵넵, "네, 어머님."
     if (
         word in _CASUAL_WORDS
         or any(w in _CASUAL_JAMO for w in words)
@@ -421,8 +438,8 @@ def prepare(text: str) -> list[str]:
 
 
 def _typed_endings(line: str) -> str:
-    """Typed spellings of 요, 죠 and -네 written as the endings Kiwi knows."""
-    line = _TYPED_NENG.sub("네", line)
+    """Typed spellings of 요, 죠, 줘 and -네 written as the endings Kiwi knows."""
+    line = _TYPED_NENG.sub("네", _TYPED_JWO.sub("줘", line))
     return _TYPED_YEO.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
 
 
