@@ -54,6 +54,23 @@ NOW = datetime(2026, 12, 9, 12, 0, tzinfo=SEOUL)  # a Wednesday, noon
         ("다음달 5일부터 새 프로젝트 킥오프 미팅", "2027-01-05"),  # 다음달 N일 is no bare day
         # the plan moved: 말고 is no clause break
         ("금요일 라이브 7시 말고 8시에 보자", "2026-12-11T20:00:00+09:00"),
+        # moves keep the new day or clock and are no call-off
+        ("목요일 저녁 약속 금요일로 옮겼어 시간은 그대로 7시", "2026-12-11T19:00:00+09:00"),
+        ("낼 2시 미팅 3시 반으로 밀렸어", "2026-12-10T15:30:00+09:00"),
+        (
+            "목요일 치과 예약 금요일 오전 10시로 바꿨어",
+            "2026-12-11T10:00:00+09:00",
+        ),  # the day moved with its clock
+        (
+            "모레 08:30 건강검진이라 술은 패스",
+            "2026-12-11T08:30:00+09:00",
+        ),  # a zero-padded hour is the morning
+        ("오늘 저녁 약속 내일 같은 시간으로 미뤄도 돼? 8시", "2026-12-10T20:00:00+09:00"),
+        ("닷새 뒤에 워크숍", "2026-12-14"),
+        ("5일 뒤면 종강이니까 그날 저녁 8시에 술 ㄱ", "2026-12-14T20:00:00+09:00"),  # a countdown that plans
+        ("모레 논문 심사라 정신없어", "2026-12-11"),
+        ("내일 조조로 영화 볼래? 8시 40분", "2026-12-10T08:40:00+09:00"),  # 조조 is the morning
+        ("12.24 오후 1시 시무식 리허설", "2026-12-24T13:00:00+09:00"),  # dotted, beside a time of day
     ],
 )
 def test_plans_make_events(text, start):
@@ -86,6 +103,10 @@ def test_plans_make_events(text, start):
         "지난 토욜 생일파티 사진 다 날아감ㅠ",  # 지난 + a weekday is past
         "크리스마스에 약속 없는 사람 나밖에 없냐",
         "토요일에 시험 끝났다 이제 놀 거야",  # any ㅆ-closed syllable is a past tense (끝났다, 맞췄다)
+        "지난 주말 등산 갔다가 종아리 아픔",
+        "2월 29일에 생일 파티 하자",  # no 2월 29일 in 2027: not one four years away
+        "이번 주말 캠핑 비 와서 엎어짐",
+        "연말에 하루 보자 날은 나중에 정하고",
     ],
 )
 def test_no_plan_no_event(text):
@@ -104,6 +125,8 @@ def test_no_plan_no_event(text):
         ("금요일 회식 나 못 갈 듯", "취소되거나 미뤄진"),
         ("과장님 금요일 골프 가신대 난 안 감", "다른 사람의 일정"),
         ("토욜 공연 나 빼고 다 간대", "다른 사람의 일정"),
+        ("남친 내일 오후 3시 비행기로 출장 간대", "다른 사람의 일정"),  # hearsay with no I or we
+        ("엄마 모레 건강검진 받으신대", "다른 사람의 일정"),
     ],
 )
 def test_called_off_wished_or_around_a_day_is_reported_not_planned(text, note):
@@ -141,6 +164,7 @@ def test_called_off_wished_or_around_a_day_is_reported_not_planned(text, note):
         ),
         ("이번주 토일 둘다 6시 공연", ["2026-12-12T18:00:00+09:00", "2026-12-13T18:00:00+09:00"]),
         ("다음주 목금 부산 출장", ["2026-12-17"]),
+        ("담주 화목 4시 테니스 레슨", ["2026-12-15T16:00:00+09:00", "2026-12-17T16:00:00+09:00"]),
         ("금일 회의 3시", ["2026-12-09T15:00:00+09:00"]),  # 금일 is "today", no list of 금 and 일
     ],
 )

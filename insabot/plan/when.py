@@ -93,22 +93,26 @@ _PAST_WORDS = re.compile(
 _WEEKDAY = re.compile(
     rf"(?:(?P<wk>이번|요번|다음|담|다다음|다담|지난|저번)\s*(?:주\s*)?)?(?P<d>[{WEEKDAYS}])(?:요일|욜)"
 )
-_WEEKEND = re.compile(r"(?:(?P<wk>이번|요번|다음|담|다다음)\s*(?:주\s*)?)?주말")
+_WEEKEND = re.compile(r"(?:(?P<wk>이번|요번|다음|담|다다음|지난|저번)\s*(?:주\s*)?)?주말")
 _FULL_DATE = re.compile(
     r"(?P<y>\d{4})\s*(?:년\s*|[-./]\s*)(?P<m>\d{1,2})\s*(?:월\s*|[-./]\s*)(?P<d>\d{1,2})일?"
 )
 _MONTH_DAY = re.compile(r"(?<!\d)(?P<m>\d{1,2})\s*월\s*(?P<d>\d{1,2})\s*일")
 _SLASH_DATE = re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")
-# 12.19 토, 3.20(토): a dotted month and day only with its weekday beside it (4.5점, 1.5배, 3.5시간 are numbers)
+# 12.19 토, 3.20(토), 6.11 오후 1시: a dotted month and day only with its weekday or a time of day beside it (4.5점,
+# 1.5배, 3.5시간 are numbers)
 _DOT_DATE = re.compile(
-    rf"(?<![\d.])(?P<m>1[0-2]|0?[1-9])\.(?P<d>3[01]|[12]\d|0?[1-9])(?![\d.])(?=\s*\(?[{WEEKDAYS}](?:요일|욜|\)|\s|$))"
+    rf"(?<![\d.])(?P<m>1[0-2]|0?[1-9])\.(?P<d>3[01]|[12]\d|0?[1-9])(?![\d.])"
+    rf"(?=\s*\(?[{WEEKDAYS}](?:요일|욜|\)|\s|$)|\s*(?:오전|오후|아침|점심|저녁|밤|새벽)|\s*\d{{1,2}}\s*시(?!간))"
 )
 _MONTH_REL_DAY = re.compile(r"(?P<rel>이번|다음|담|다다음)\s*달\s*(?P<d>\d{1,2})\s*일")
 _MONTH_REL = re.compile(r"(?:이번|다음|담|다다음)\s*달")
 _BARE_DAY = re.compile(
     r"(?<![\d월/])(?P<d>\d{1,2})\s*일(?!\s*(?:뒤|후|있다가|동안|간|째|전|만에|차|짜리|치|연휴|휴가))(?!요일)"
 )
-_DAYS_LATER = re.compile(r"(?:(?P<n>\d{1,2})\s*일|(?P<w>하루|이틀|사흘|나흘))\s*(?:뒤|후|있다가)")
+_DAYS_LATER = re.compile(
+    r"(?:(?P<n>\d{1,2})\s*일|(?P<w>하루|이틀|사흘|나흘|닷새|엿새|이레|열흘))\s*(?:뒤|후|있다가)"
+)
 _WEEKS_LATER = re.compile(r"(?:(?P<n>\d{1,2}|한|두|세)\s*주|(?P<w>일주일))\s*(?:뒤|후|있다가)")
 
 _IN_DURATION = re.compile(
@@ -131,7 +135,7 @@ _ABOUT = re.compile(r"^\s*(?:쯤|경|즈음)")
 
 _WORK = re.compile(
     r"회의|미팅|수업|강의|면접|출근|스터디|병원|진료|검진|상담|브런치|아침|등교|학원|과외|세미나|발표|"
-    r"치과|피부과|안과|이비인후과|정형외과|한의원|은행|주민센터|구청|"
+    r"치과|피부과|안과|이비인후과|정형외과|한의원|은행|주민센터|구청|조조|오픈|"
     r"시험|등산|조깅|러닝|운동|헬스|요가|오전|스탠드업|스크럼|시무식|출장|교육|면담|업무|OT|오티"
 )
 _SOCIAL = re.compile(
@@ -151,6 +155,9 @@ _NAMED = re.compile(
     + "|"
     + _B
     + r"이브(?=에|날|\s|$|[~!.,?])"  # 이브 alone is 크리스마스 이브
+    + "|"
+    + _B
+    + r"설(?=\s*(?:당일|전날|다음\s*날|연휴|에|엔|때)|\s*$)"  # 설 alone is 설날 (not 설명, 설거지)
 )
 # "추석 연휴 끝나고 보자", "토요일 전에": a time around a day, not on it
 _AROUND_DAY = re.compile(r"^\s*(?:연휴\s*|당일\s*)?(?:끝나고|지나고|지나서|이후|후에|전에|전까지)")
@@ -164,6 +171,16 @@ _MOVED_FROM = re.compile(
     rf"(?:\d{{1,2}}\s*일|[{WEEKDAYS}](?:요일|욜)|내일|낼|모레|오늘)\s*(?:에서|말고|대신)\s+(?=\S)"
     rf"|{_HOUR}\s*시(?:\s*반)?\s*(?:말고|대신)\s+"
 )
+# a plan moved: "토요일로 옮겼어", "같은 시간으로 미뤄도 돼?", "4시 반으로 밀렸어" (the day or clock time within
+# _MOVE_GAP characters before 로 is the new one)
+_MOVE_VERB = re.compile(
+    r"(?:으로|로)\s*(?:옮|미루|미뤄|미룸|바뀜|바뀌|바꿨|바꾸|바꿔|변경|땡기|땡겨|당기|당겨|밀렸|밀림)"
+)
+_MOVE_GAP = 7
+_MOVABLE = {
+    "day": (_WEEKDAY, _RELATIVE_DAY, re.compile(r"(?<![\d월/])\d{1,2}\s*일(?!\s*(?:뒤|후))")),
+    "clock": (re.compile(rf"{_HOUR}\s*시(?!간)(?:\s*반)?"),),
+}
 # "금욜이니까 칼퇴하고 한잔": today's weekday described, not the next one
 _IS_TODAY = re.compile(r"\s*(?:이니까|이니깐|인데|이라서|이라|이잖|이다|이네|임)")
 
@@ -262,8 +279,50 @@ def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | N
 
 
 def without_moved_from(text: str) -> str:
-    """The text with the time a plan moved from blanked ("목욜에서 금욜 4시로" → "        금욜 4시로"), the same length."""
-    return _MOVED_FROM.sub(lambda m: " " * len(m[0]), text)
+    """The text with the times a plan moved from blanked, the same length: "목욜에서 금욜 4시로" → "        금욜
+    4시로", and before a move ("금요일 영화 토요일로 옮겼어", "낼 3시 미팅 4시 반으로 밀렸어") the days, or the clock
+    times, before the one it moved to."""
+    text = _MOVED_FROM.sub(lambda m: " " * len(m[0]), text)
+    target = moved_to(text)
+    if target is None:
+        return text
+    kind, (start, _) = target
+    if kind == "clock" and (day := _day_right_before(text, start)):  # "금요일 오전 9시로": the day moved too
+        earlier = [
+            m.span() for patterns in _MOVABLE.values() for p in patterns for m in p.finditer(text, 0, day)
+        ]
+    else:
+        earlier = [m.span() for pattern in _MOVABLE[kind] for m in pattern.finditer(text, 0, start)]
+    for a, b in earlier:
+        text = text[:a] + " " * (b - a) + text[b:]
+    return text
+
+
+def _day_right_before(text: str, clock_start: int) -> int | None:
+    """The start of a day expression that ends within a few characters (a part of the day) before a clock time."""
+    for pattern in _MOVABLE["day"]:
+        for m in pattern.finditer(text, 0, clock_start):
+            if clock_start - m.end() <= _MOVE_GAP:
+                return m.start()
+    return None
+
+
+def moved_to(text: str) -> tuple[str, tuple[int, int]] | None:
+    """("day" or "clock", its span): the day or clock time a plan is moved to ("토요일로 옮겼어", "내일 같은
+    시간으로 미뤄도 돼?", "4시 반으로 밀렸어"), or None (no move, or one to no named day: "다음 주로 미뤄졌대")."""
+    move = _MOVE_VERB.search(text)
+    if move is None:
+        return None
+    spans = [
+        (kind, m.span())
+        for kind, patterns in _MOVABLE.items()
+        for pattern in patterns
+        for m in pattern.finditer(text, 0, move.start())
+    ]
+    if not spans:
+        return None
+    kind, span = max(spans, key=lambda item: item[1][1])
+    return (kind, span) if move.start() - span[1] <= _MOVE_GAP else None
 
 
 def _at(day: date, hour: int, minute: int) -> datetime:
@@ -312,7 +371,7 @@ def _find_day(text: str, now: datetime, found: _Found) -> NoWhen | None:
         found.spans.append(match.span())
         return None
     if match := _DAYS_LATER.search(text):
-        words = {"하루": 1, "이틀": 2, "사흘": 3, "나흘": 4}
+        words = {"하루": 1, "이틀": 2, "사흘": 3, "나흘": 4, "닷새": 5, "엿새": 6, "이레": 7, "열흘": 10}
         found.day = today + timedelta(days=words[match["w"]] if match["w"] else int(match["n"]))
         found.spans.append(match.span())
         return None
@@ -354,9 +413,8 @@ def _set_day(found: _Found, match: re.Match, day: date | NoWhen, text: str) -> N
 def _month_day(found: _Found, match: re.Match, month: int, day: int, today: date, text: str) -> NoWhen | None:
     this_year = _make_date(today.year, month, day)
     if isinstance(this_year, NoWhen):
-        if month == 2 and day == 29:  # a leap day exists in some year: the next one
-            year = next(y for y in range(today.year, today.year + 8) if _is_leap(y))
-            return _set_day(found, match, date(year, 2, 29), text)
+        if month == 2 and day == 29:  # not this year's: a plan is not four years away
+            return NoWhen("impossible", f"{today.year}년에는 2월 29일이 없어서 일정으로 만들지 않았어요")
         return this_year
     if this_year >= today:
         result = _set_day(found, match, this_year, text)
@@ -374,7 +432,7 @@ def _is_leap(year: int) -> bool:
 
 
 def _named_day(found: _Found, match: re.Match, today: date) -> NoWhen | None:
-    name = "크리스마스 이브" if match[0] == "이브" else match[0]
+    name = {"이브": "크리스마스 이브", "설": "설날"}.get(match[0], match[0])
     for year in (today.year, today.year + 1):
         day = date(year, *SOLAR_DAYS[name]) if name in SOLAR_DAYS else lunar_to_solar(year, *LUNAR_DAYS[name])
         if day >= today:
@@ -399,13 +457,15 @@ def lunar_to_solar(year: int, month: int, day: int) -> date:
     return date.fromisoformat(calendar.SolarIsoFormat())
 
 
-_WEEKEND_WEEKS = {None: 0, "이번": 0, "요번": 0, "다음": 1, "담": 1, "다다음": 2}
+_WEEKEND_WEEKS = {None: 0, "이번": 0, "요번": 0, "다음": 1, "담": 1, "다다음": 2, "지난": -1, "저번": -1}
 
 
 def _weekend(found: _Found, match: re.Match, today: date) -> NoWhen | None:
     monday = today - timedelta(days=today.weekday())
     weeks = _WEEKEND_WEEKS[match["wk"]]
     saturday = monday + timedelta(weeks=weeks, days=5)
+    if weeks < 0:
+        return NoWhen("past", f"'{match[0]}'은 이미 지났어요")
     if weeks == 0 and today.weekday() == 6:
         found.day = today
         found.notes.append("이번 주말: 오늘이 일요일이라 오늘로 잡았어요")
@@ -489,6 +549,13 @@ def _find_clock(text: str, found: _Found, social: bool | None):
         minute = 30 if match["half"] else int(match["min"] or 0)
     if hour > 24 or minute > 59:
         return NoWhen("impossible", f"{match[0]}은 없는 시각이라서 일정으로 만들지 않았어요")
+    if match["ch"] is not None and match["ch"].startswith("0") and period is None:
+        return (
+            (hour, minute),
+            None,
+            notes,
+            False,
+        )  # "09:00": a zero-padded hour is the morning, written as such
     start, ambiguous = _hour(hour, minute, period, social, notes)
     rest = text[match.end() :]
     if about := _ABOUT.match(rest):
