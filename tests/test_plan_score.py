@@ -42,35 +42,19 @@ def test_the_set_is_the_frozen_one():
     assert hashlib.sha256(PLAN_MESSAGES.read_bytes()).hexdigest() == FROZEN_SHA256
 
 
-def test_the_second_blind_set_is_frozen_apart_from_the_first_and_all_test():
-    assert hashlib.sha256(PLAN_MESSAGES_2.read_bytes()).hexdigest() == FROZEN_SHA256_2
-    rows = load_plan_messages(path=PLAN_MESSAGES_2)
-    assert len(rows) == 320 and {r.split for r in rows} == {"test"}
-    assert len({r.text for r in rows}) == 320 and not {r.text for r in rows} & {
-        r.text for r in load_plan_messages()
-    }
-    assert sum(not r.starts for r in rows) >= 100
+BLIND_SETS = [(PLAN_MESSAGES_2, FROZEN_SHA256_2, 320), (PLAN_MESSAGES_3, FROZEN_SHA256_3, 353), (PLAN_MESSAGES_4, FROZEN_SHA256_4, 374)]  # fmt: skip
 
 
-def test_the_third_blind_set_is_frozen_apart_from_the_others_and_all_test():
-    assert hashlib.sha256(PLAN_MESSAGES_3.read_bytes()).hexdigest() == FROZEN_SHA256_3
-    rows = load_plan_messages(path=PLAN_MESSAGES_3)
-    assert len(rows) == 353 and {r.split for r in rows} == {"test"}
+@pytest.mark.parametrize("index", range(len(BLIND_SETS)))
+def test_each_later_blind_set_is_frozen_apart_from_the_earlier_ones_and_all_test(index):
+    path, sha256, size = BLIND_SETS[index]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+    rows = load_plan_messages(path=path)
+    assert len(rows) == size and {r.split for r in rows} == {"test"}
     earlier = {r.text for r in load_plan_messages()} | {
-        r.text for r in load_plan_messages(path=PLAN_MESSAGES_2)
+        r.text for earlier_path, _, _ in BLIND_SETS[:index] for r in load_plan_messages(path=earlier_path)
     }
-    assert len({r.text for r in rows}) == 353 and not {r.text for r in rows} & earlier
-    assert sum(not r.starts for r in rows) >= 100
-
-
-def test_the_fourth_blind_set_is_frozen_apart_from_the_others_and_all_test():
-    assert hashlib.sha256(PLAN_MESSAGES_4.read_bytes()).hexdigest() == FROZEN_SHA256_4
-    rows = load_plan_messages(path=PLAN_MESSAGES_4)
-    assert len(rows) == 374 and {r.split for r in rows} == {"test"}
-    earlier = {r.text for r in load_plan_messages()} | {
-        r.text for path in (PLAN_MESSAGES_2, PLAN_MESSAGES_3) for r in load_plan_messages(path=path)
-    }
-    assert len({r.text for r in rows}) == 374 and not {r.text for r in rows} & earlier
+    assert len({r.text for r in rows}) == size and not {r.text for r in rows} & earlier
     assert sum(not r.starts for r in rows) >= 100
 
 
