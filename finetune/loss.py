@@ -69,13 +69,19 @@ def kept_rows(head: Any, kept_ids: torch.Tensor) -> torch.Tensor:
     """The rows `kept_ids` of the weight `head` multiplies by, differentiable where it trains: a linear head's
     own, or, for PEFT's trainable tokens on a tied head, the frozen rows with the trained ones put in (what
     `TrainableTokensLayer.get_merged_weights` does for all 262k rows of Gemma, a 671 MB copy per call)."""
+    from peft.tuners.trainable_tokens.layer import TrainableTokensLayer
     from peft.utils import TrainableTokensWrapper  # only training has PEFT heads; importing it takes ~2 s
 
     if isinstance(head, torch.nn.Linear) and head.bias is None:
         return head.weight[kept_ids]
-    if not isinstance(head, TrainableTokensWrapper):
+    if isinstance(head, TrainableTokensWrapper):  # the LoRA recipe's head
+        layer = head.token_adapter
+    elif isinstance(
+        head, TrainableTokensLayer
+    ):  # train.method=full: the trainable tokens are the only adapter
+        layer = head
+    else:
         raise TypeError(f"model.output_vocab=trimmed cannot slice this output head; use full: {head}")
-    layer = head.token_adapter
     rows = layer.base_layer.weight[kept_ids]
     for adapter in layer.active_adapters:
         positions = kept_positions(kept_ids, torch.tensor(layer.token_indices[adapter], device=rows.device))

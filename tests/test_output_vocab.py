@@ -193,6 +193,30 @@ def test_training_loss_over_kept_ids_trains_gemmas_end_of_turn_rows(smol_tokeniz
         assert_sums_close(mine, expected, reduction_size=count)
 
 
+def test_full_fine_tuning_keeps_the_kept_rows_of_its_trainable_token_head(smol_tokenizer):
+    """train.method=full puts PEFT's trainable tokens straight on the tied head (no LoRA wrapper around them): the
+    kept rows are still its merged weight's, and the loss over them trains the blocks and the token rows."""
+    from tiny_models import tiny_gemma3
+
+    from finetune.train import full_blocks
+
+    end_of_turn = smol_tokenizer.convert_tokens_to_ids(["<|im_start|>", "<|im_end|>"])
+    model = full_blocks(tiny_gemma3(smol_tokenizer), end_of_turn)
+    head = model.get_base_model().get_output_embeddings()
+    batch = supervised_batch(smol_tokenizer)
+    kept = random_kept(
+        len(smol_tokenizer), set(batch["labels"][batch["labels"] != IGNORE].tolist()) | {*end_of_turn}
+    )
+    merged = head.get_merged_weights(head.active_adapters)
+    assert torch.equal(kept_rows(head, torch.tensor(kept)), merged[kept])
+    loss_sum, _ = supervised_loss_sum(model, batch, torch.tensor(kept))
+    loss_sum.backward()
+    trained = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is not None]
+    assert any("trainable_tokens_delta" in name for name in trained) and any(
+        "layers.0" in name for name in trained
+    )
+
+
 def test_reply_scores_normalise_over_kept_ids_and_fall_back_to_the_full_head(tiny, smol_tokenizer):
     """A reply whose tokens are all kept scores as the trimmed model's plain forward pass does (softmax over the
     kept ids); a token outside the kept set is scored by the full head instead of −inf."""
