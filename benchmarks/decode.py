@@ -2,8 +2,8 @@
 prompts and lengths for every runtime: plain transformers `generate` on the merged model (full output head, fp32:
 the baseline) against insabot's path (trimmed head: fp32; fp32 with int8 block weights, the default on a CPU
 without AVX512-BF16; bf16; the default `model.dtype` + `model.weights: auto`, on a CPU with AVX512-BF16 bf16 with
-int8 block weights), the runtimes a user might pick instead (CTranslate2 fp32
-and int8; onnxruntime-genai), and transformers with a static KV cache + `torch.compile`.
+int8 block weights), the runtimes a user might pick instead (CTranslate2 fp32 and int8; onnxruntime-genai), and
+transformers with a static KV cache + `torch.compile`.
 
 Each runtime runs in its own process (its own peak memory), batch 1, greedy without a repetition penalty (the
 same arithmetic everywhere): time to first token and tokens/s over PROMPTS × repeats at a forced length, peak RSS,

@@ -74,13 +74,9 @@ def kept_rows(head: Any, kept_ids: torch.Tensor) -> torch.Tensor:
 
     if isinstance(head, torch.nn.Linear) and head.bias is None:
         return head.weight[kept_ids]
-    if isinstance(head, TrainableTokensWrapper):  # the LoRA recipe's head
-        layer = head.token_adapter
-    elif isinstance(
-        head, TrainableTokensLayer
-    ):  # train.method=full: the trainable tokens are the only adapter
-        layer = head
-    else:
+    # the LoRA recipe wraps the trainable-token layer; train.method=full puts it on the head directly
+    layer = head.token_adapter if isinstance(head, TrainableTokensWrapper) else head
+    if not isinstance(layer, TrainableTokensLayer):
         raise TypeError(f"model.output_vocab=trimmed cannot slice this output head; use full: {head}")
     rows = layer.base_layer.weight[kept_ids]
     for adapter in layer.active_adapters:

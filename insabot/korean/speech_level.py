@@ -377,10 +377,8 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
             if token.tag == "NNG" and _UNKNOWN_BANMAL.search(token.form):
                 return "banmal", token.form
             if token.tag == "NNG" and token.form in ("임", "함", "됨"):
-                return (
-                    "eumseum",
-                    token.form,
-                )  # "이사 준비 중임 박스만 스무 개": Kiwi's noun for the copula's -ㅁ
+                # "이사 준비 중임 박스만 스무 개": Kiwi's noun for the copula's -ㅁ
+                return "eumseum", token.form
     return "none", None  # interjections (헐, 응, 네), adverbs, particles
 
 

@@ -56,10 +56,10 @@ _CALLED_OFF = re.compile(
 )
 # someone else's plan the sender is not part of ("팀장님 수요일 출장 가신대 난 안감", "돌잔치 토요일이라는데 나는 못 가")
 _NOT_MINE = re.compile(r"(?:난|나는|저는|전|나만)\s*(?:안|못)\s*(?:감|가|함|해|빠짐)|(?:나|저)\s*빼고")
-# a plan told as hearsay ("남친 내일 3시 비행기로 출장 간대", "엄마 모레 검진 받으신대") with no I, we or
-# together in it is someone else's ("회식이래 … 나 빠지고 싶다", "개강총회래 우리도 가야지?" are the sender's)
-# (going, 간대, or an honorific -신대: "이사 견적 보러 온대" comes to the sender; a noun's 이래 — "회식이래" — is as often
-# the sender's own: measured on sets 2 and 3, taking it as someone else's lost more than it gained)
+# a plan told as hearsay of going or with an honorific ("남친 내일 3시 비행기로 출장 간대", "엄마 모레 검진
+# 받으신대") and no I, we or together in it is someone else's. Not 온대 ("이사 견적 보러 온대" comes to the sender)
+# and not a noun's 이래 ("회식이래" is as often the sender's own: taking it as someone else's lost more on sets 2
+# and 3 than it gained)
 _HEARSAY = re.compile(r"(?:간|신)대(?=[\s~!.?ㅋㅎㅠ]*$)")
 _ME = re.compile(r"(?<![가-힣])(?:나|난|내가|나도|저|전|제가|저도|우리|같이|함께)(?![가-힣])")
 NOT_MINE_NOTE = "다른 사람의 일정이라서 일정으로 만들지 않았어요"

@@ -178,7 +178,7 @@ _MOVE_VERB = re.compile(
 )
 _MOVE_GAP = 7
 _MOVABLE = {
-    "day": (_WEEKDAY, _RELATIVE_DAY, re.compile(r"(?<![\d월/])\d{1,2}\s*일(?!\s*(?:뒤|후))")),
+    "day": (_WEEKDAY, _RELATIVE_DAY, _BARE_DAY),
     "clock": (re.compile(rf"{_HOUR}\s*시(?!간)(?:\s*반)?"),),
 }
 # "금욜이니까 칼퇴하고 한잔": today's weekday described, not the next one
@@ -427,10 +427,6 @@ def _month_day(found: _Found, match: re.Match, month: int, day: int, today: date
     return result
 
 
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
-
-
 def _named_day(found: _Found, match: re.Match, today: date) -> NoWhen | None:
     name = {"이브": "크리스마스 이브", "설": "설날"}.get(match[0], match[0])
     for year in (today.year, today.year + 1):
@@ -457,12 +453,23 @@ def lunar_to_solar(year: int, month: int, day: int) -> date:
     return date.fromisoformat(calendar.SolarIsoFormat())
 
 
-_WEEKEND_WEEKS = {None: 0, "이번": 0, "요번": 0, "다음": 1, "담": 1, "다다음": 2, "지난": -1, "저번": -1}
+# weeks from this one, for 주말 and a weekday after these words (None: this week)
+_WEEKS_AHEAD = {
+    None: 0,
+    "이번": 0,
+    "요번": 0,
+    "다음": 1,
+    "담": 1,
+    "다다음": 2,
+    "다담": 2,
+    "지난": -1,
+    "저번": -1,
+}
 
 
 def _weekend(found: _Found, match: re.Match, today: date) -> NoWhen | None:
     monday = today - timedelta(days=today.weekday())
-    weeks = _WEEKEND_WEEKS[match["wk"]]
+    weeks = _WEEKS_AHEAD[match["wk"]]
     saturday = monday + timedelta(weeks=weeks, days=5)
     if weeks < 0:
         return NoWhen("past", f"'{match[0]}'은 이미 지났어요")
@@ -479,14 +486,11 @@ def _weekend(found: _Found, match: re.Match, today: date) -> NoWhen | None:
 def _weekend_day(found: _Found, weekend: re.Match, day: re.Match, today: date) -> NoWhen | None:
     """A weekday after 주말 says which day of that weekend ("이번 주말 일욜 4시")."""
     monday = today - timedelta(days=today.weekday())
-    found.day = monday + timedelta(weeks=_WEEKEND_WEEKS[weekend["wk"]], days=WEEKDAYS.index(day["d"]))
+    found.day = monday + timedelta(weeks=_WEEKS_AHEAD[weekend["wk"]], days=WEEKDAYS.index(day["d"]))
     found.spans += [weekend.span(), day.span()]
     if found.day < today:
         return NoWhen("past", f"{found.day.isoformat()}은 이미 지났어요")
     return None
-
-
-_WEEKDAY_WEEKS = {"지난": -1, "저번": -1, "이번": 0, "요번": 0, "다음": 1, "담": 1, "다다음": 2, "다담": 2}
 
 
 def _weekday(found: _Found, match: re.Match, today: date) -> NoWhen | None:
@@ -504,7 +508,7 @@ def _weekday(found: _Found, match: re.Match, today: date) -> NoWhen | None:
         found.day_is_bare = True
         found.notes.append(f"{match['d']}요일: 오늘 다음에 오는 {match['d']}요일로 잡았어요")
         return None
-    weeks = _WEEKDAY_WEEKS[week_word]
+    weeks = _WEEKS_AHEAD[week_word]
     day = monday + timedelta(weeks=weeks, days=weekday)
     if day < today:
         return NoWhen("past", f"{match[0]}({day.isoformat()})은 이미 지났어요")
@@ -550,12 +554,8 @@ def _find_clock(text: str, found: _Found, social: bool | None):
     if hour > 24 or minute > 59:
         return NoWhen("impossible", f"{match[0]}은 없는 시각이라서 일정으로 만들지 않았어요")
     if match["ch"] is not None and match["ch"].startswith("0") and period is None:
-        return (
-            (hour, minute),
-            None,
-            notes,
-            False,
-        )  # "09:00": a zero-padded hour is the morning, written as such
+        # "09:00": a zero-padded hour is the morning, written as such
+        return (hour, minute), None, notes, False
     start, ambiguous = _hour(hour, minute, period, social, notes)
     rest = text[match.end() :]
     if about := _ABOUT.match(rest):
