@@ -71,6 +71,23 @@ NOW = datetime(2026, 12, 9, 12, 0, tzinfo=SEOUL)  # a Wednesday, noon
         ("모레 논문 심사라 정신없어", "2026-12-11"),
         ("내일 조조로 영화 볼래? 8시 40분", "2026-12-10T08:40:00+09:00"),  # 조조 is the morning
         ("12.24 오후 1시 시무식 리허설", "2026-12-24T13:00:00+09:00"),  # dotted, beside a time of day
+        ("담주 수 08:30 치과", "2026-12-16T08:30:00+09:00"),  # a weekday's syllable alone before a clock
+        ("금 1930 홍대 ㄱ?", "2026-12-11T19:30:00+09:00"),  # typed 24-hour time
+        ("이번 주말 1박2일로 가평 가자", "2026-12-12"),  # 1박2일 is a length, not the 2nd
+        ("토요일 7시 반포 한강공원에서 보자", "2026-12-12T19:00:00+09:00"),  # 반포 is a place, not half past
+        ("오늘 7시 저녁 8시로 늦추자", "2026-12-09T20:00:00+09:00"),  # 늦추다 moves
+        ("금요일 9시 소아과 예약함", "2026-12-11T09:00:00+09:00"),  # a clinic: the morning
+        ("이따 밤 9시 롤 할 사람", "2026-12-09T21:00:00+09:00"),  # a call with -ㄹ 사람
+        ("네 팀장님 한 시간 뒤에 사무실로 가겠습니다", "2026-12-09T13:00:00+09:00"),  # going, with -겠
+        ("자정에 전화할게", "2026-12-10T00:00:00+09:00"),  # a promise at a clock time
+        ("크리스마스 이브 저녁은 비워둬", "2026-12-24"),
+        ("모레 부모님 댁 다녀오자", "2026-12-11"),
+        (
+            "크리스마스 선물 사러 토요일 3시에 명동 가자",
+            "2026-12-12T15:00:00+09:00",
+        ),  # a named day as a topic
+        ("토요일 캠핑 장 다 봐놨어 10시 출발", "2026-12-12T10:00:00+09:00"),  # -아 놨다 prepares a plan
+        ("동생 군대 면회 토요일 오전에 가기로 했어", "2026-12-12"),  # 군대 is no hearsay
     ],
 )
 def test_plans_make_events(text, start):
@@ -107,6 +124,8 @@ def test_plans_make_events(text, start):
         "2월 29일에 생일 파티 하자",  # no 2월 29일 in 2027: not one four years away
         "이번 주말 캠핑 비 와서 엎어짐",
         "연말에 하루 보자 날은 나중에 정하고",
+        "오늘 면접 봐주셔서 감사합니다",  # thanked for: the day is over
+        "크리스마스 때 찍은 사진 보내줄게",
     ],
 )
 def test_no_plan_no_event(text):
@@ -127,6 +146,10 @@ def test_no_plan_no_event(text):
         ("토욜 공연 나 빼고 다 간대", "다른 사람의 일정"),
         ("남친 내일 오후 3시 비행기로 출장 간대", "다른 사람의 일정"),  # hearsay with no I or we
         ("엄마 모레 건강검진 받으신대", "다른 사람의 일정"),
+        # news about someone named first, in casual hearsay
+        ("동생 토요일 면접이래 엄청 긴장함", "다른 사람의 일정"),
+        ("팀장님 금요일 연차시래 ㅋㅋ", "다른 사람의 일정"),
+        ("토요일 요가 클래스 폐강됨 ㅠ", "취소되거나 미뤄진"),
     ],
 )
 def test_called_off_wished_or_around_a_day_is_reported_not_planned(text, note):

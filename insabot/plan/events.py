@@ -29,6 +29,12 @@ from insabot.plan.when import (
     without_moved_from,
 )
 
+
+def _closed_by(final: int) -> str:
+    """Every Hangul syllable whose final consonant is jongseong number `final` (4 ㄴ, 8 ㄹ, 20 ㅆ)."""
+    return "".join(chr(0xAC00 + 28 * i + final) for i in range(11172 // 28))
+
+
 _PLAN = re.compile(
     r"보자|볼래|볼까|봐요|(?<![가-힣])봐(?=[\s~!.ㅎㅋ^]|$)|봬|뵐게|갈게|까지\s*(?:와|올)|가능해|뵈요|뵙|만나|만날|갈래|가자|갈까|갈 ?사람|가실|갑시다|올래|올 ?사람|할래|하자|할까|"
     r"먹자|먹을래|먹을까|마시자|ㄱㄱ|ㄱ\?|(?<![가-힣ㄱ-ㅎ])ㄱ(?=$|[\s!~.])|고고|(?<![가-힣])콜|어때|어떠|어떰|예약|약속|모임|회의|미팅|"
@@ -40,18 +46,25 @@ _PLAN = re.compile(
     r"송년회|신년회|동창회|시무식|종무식|출장|이사(?!님)|면담|교육|오티|(?<![A-Za-z])OT|스크럼|스탠드업|세미나|워크[숍샵]|"
     r"등산|김장|차례|제사|성묘|은행|치과|헬스|(?<![A-Za-z])PT|축구|예매|입사|전입신고|외식|마중|배웅|장\s*보|"
     r"확정|예정|검진|외근|알바|상견례|체크인|체크아웃|라운딩|피크닉|캠핑|마라톤|접수|도착|영화|"
+    r"페스티벌|페스티발|팬미팅|팬싸|뮤지컬|전시|클래스|신청|비워\s*(?:둬|놔|두|놓)|다녀오|다녀와|다녀올|"
     # going, coming and doing, told as a schedule ("본가 감", "보고 들어갑니다", "먹으러 와~", "가야 됨")
     r"(?<![가-힣])[가감](?=$|[\s~!.?ㅋㅎㅠ])|내려가|내려감|올라가|올라감|들어갑니다|갑니다|합니다|있습니다|"
     r"러\s*(?:와|올|온대|온다|오)|와\s*줘|오세요|보는\s*거|가는\s*거|"
     r"(?:가|와|나가|들어가|내려가|올라가)야\s*(?:돼|됨|해|함|한다|된다|되는데|돼서)"
 )
-# a future told with -ㄹ 거 ("먹을 거임", "갈 거야"): the syllable before 거 ends in ㄹ
-_WILL = re.compile(r"(?P<s>[가-힣])\s?거(?:임|야|예요|에요|다|라|니까|같)")
+# a future told with -ㄹ 거 ("먹을 거임", "갈 거야") or a call with -ㄹ 사람 ("모각코 할 사람"): the syllable
+# before ends in ㄹ
+_WILL = re.compile(r"(?P<s>[가-힣])(?:\s?거(?:임|야|예요|에요|다|라|니까|같)|\s사람(?=$|[\s~!.?ㅋㅎ]))")
+# a promise with -ㄹ게 ("자정에 전화할게", "3시에 들를께요"): a plan only with a clock time ("내일 아침에 전화할게"
+# is no calendar entry)
+_PROMISE = re.compile(r"(?P<s>[가-힣])[게께]요?(?=$|[\s~!.?,ㅋㅎㅠ^])")
+# going, coming or calling in, said politely with -겠 ("3시에 가겠습니다", "찾아뵙겠습니다")
+_WILL_GO = re.compile(r"(?<![가-힣])(?:가|오|들르|참석하|방문하|찾아가|찾아뵙|뵙|도착하)겠")
 # a bare time and where to meet, with no verb ("밤 11시 반에 한강 편의점 앞", "홍대입구역 9번 출구")
 _MEETING_SPOT = re.compile(r"출구|입구|정문|후문|로비|[가-힣]\s?앞(?!으로|두|둔)(?=$|[\s에서~!.ㅋㅎ])")
 # called off, put off, only wished for, or left to when there is time: no calendar entry
 _CALLED_OFF = re.compile(
-    r"취소|파토|미뤄|미루|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|없던\s*(?:걸로|일로)|(?<![가-힣])없대|무산|"
+    r"취소|파토|폐강|결항|미뤄|미루|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|없던\s*(?:걸로|일로)|(?<![가-힣])없대|무산|"
     r"안\s*(?:가|하|보|만나)기로|안\s*한대|려다가?(?=\s|$)|휴강|휴진|못\s*갈\s*듯|못\s*가겠|농담이고|농담임|약속\s*(?:이\s*)?없|엎어|쉰대|쉬기로"
 )
 # someone else's plan the sender is not part of ("팀장님 수요일 출장 가신대 난 안감", "돌잔치 토요일이라는데 나는 못 가")
@@ -61,6 +74,19 @@ _NOT_MINE = re.compile(r"(?:난|나는|저는|전|나만)\s*(?:안|못)\s*(?:감
 # and not a noun's 이래 ("회식이래" is as often the sender's own: taking it as someone else's lost more on sets 2
 # and 3 than it gained)
 _HEARSAY = re.compile(r"(?:간|신)대(?=[\s~!.?ㅋㅎㅠ]*$)")
+# news about someone else, told to a friend: the message opens with who (no 이/가: that would be someone
+# reporting, "팀장님이 낼 회식이래") and ends a clause in casual hearsay ("동생 낼 면접이래", "팀장님 오늘 반차시래",
+# "언니 담주 팬미팅 간대 부럽다"); not 온대 (coming to the sender), not -ㄹ래 (a question: "언니 낼 갈래?") and not
+# a noun in -ㄴ대 (군대, 반대)
+_OTHERS = (
+    r"동생|남동생|여동생|남편|신랑|와이프|아내|언니|오빠|형|누나|엄마|아빠|어머니|아버지|부모님|남친|여친|"
+    r"남자\s*친구|여자\s*친구|팀장님|부장님|과장님|차장님|대리님|실장님|사장님|선배|후배|친구|걔|쟤|큰집|작은집|"
+    r"할머니|할아버지|시어머니|시아버지|장모님|이모|삼촌|고모|사촌|조카|룸메"
+)
+_THEIR_NEWS = re.compile(
+    rf"^(?:우리\s*)?(?:(?:{_OTHERS})(?:은|는|도|네)?\s+)+"
+    rf"(?=.*(?:이|시|(?<!오)(?![군반현근연])[{_closed_by(4)}]|[{_closed_by(20)}])(?:래|대)(?=$|[\s~!.?,ㅋㅎㅠ]))"
+)
 _ME = re.compile(r"(?<![가-힣])(?:나|난|내가|나도|저|전|제가|저도|우리|같이|함께)(?![가-힣])")
 NOT_MINE_NOTE = "다른 사람의 일정이라서 일정으로 만들지 않았어요"
 _WISHED = re.compile(r"생각\s*중|고민\s*중|싶다|싶어|싶음|했으면|으면\s*좋겠|시간\s*(?:되면|나면)")
@@ -75,17 +101,19 @@ WISHED_NOTE = "바람이나 '시간 되면' 같은 말이라서 일정으로 만
 # A past tense with a day that says nothing of past or future ("토요일에 갔던 카페") is a memory, not a plan;
 # a settled plan is told in the past tense too ("7시로 예약했어", "만나기로 했어"), and those stay plans.
 # a syllable closed by ㅆ (했, 갔, 맞췄, 붙었 …) but 있 (is) and 겠 (will), before an ending; 갔다가 is "and then"
-_PAST_SYLLABLES = (
-    "".join(chr(0xAC00 + 28 * i + 20) for i in range(11172 // 28)).replace("있", "").replace("겠", "")
-)
+_PAST_SYLLABLES = _closed_by(20).replace("있", "").replace("겠", "")
 _PAST_TENSE = re.compile(
-    rf"[{_PAST_SYLLABLES}](?!으면)(?:어|던|다(?!가)|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은)\s"
+    rf"[{_PAST_SYLLABLES}](?!으면)(?:어|던|다(?!가)|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은|찍은)\s"
 )
 _SETTLED_PAST = re.compile(
-    r"기로\s*했|예약했|예약됐|예매했|끊었|잡았|잡혔|정했|정해졌|완료했|완료함|잡아\s*놨|해\s*놨|냈어|냈습|신청했"
+    r"놨|놓았|기로\s*했|예약했|예약됐|예매했|끊었|잡았|잡혔|정했|정해졌|완료했|완료함|잡아\s*놨|해\s*놨|냈어|냈습|신청했"
 )
 # a proposal keeps a plan a plan whatever else is in the past ("초대장 받았어 같이 가자")
 # (not a goodbye: "또 보자", "담에 보자")
+# thanks for what someone did ("오늘 면담 시간 내주셔서 감사합니다"): the day is over, whatever comes next
+_THANKED = re.compile(
+    r"(?:셔서|줘서|줬어서|와서|해서)\s*(?:너무\s*|정말\s*|진짜\s*|넘\s*)?(?:감사|고마|고맙)"
+)
 _PROPOSAL = re.compile(
     r"(?<!또\s)(?<!담에\s)(?:가|보|하|먹|만나|놀|마시)자(?![가-힣])|ㄱㄱ|(?<![가-힣ㄱ-ㅎ])ㄱ(?=$|[\s!~.?])|갈\s*사람|어때"
 )
@@ -178,7 +206,17 @@ class PlanResult:
 
 def is_plan(text: str) -> bool:
     """The message proposes, asks about, settles or announces something to do at some time."""
-    return bool(_PLAN.search(text)) or any(_ends_in_rieul(m["s"]) for m in _WILL.finditer(text))
+    return bool(_PLAN.search(text) or _WILL_GO.search(text)) or any(
+        _ends_in_rieul(m["s"]) for m in _WILL.finditer(text)
+    )
+
+
+def _promised_at_a_time(text: str, when: When | NoWhen) -> bool:
+    return (
+        isinstance(when, When)
+        and not when.all_day
+        and any(_ends_in_rieul(m["s"]) for m in _PROMISE.finditer(text))
+    )
 
 
 def _ends_in_rieul(syllable: str) -> bool:
@@ -190,7 +228,9 @@ def _not_a_plan(text: str) -> str | None:
     if _CALLED_OFF.search(text) and not moved_to(text):  # "내일 같은 시간으로 미뤄도 돼?" moves, not cancels
         return CALLED_OFF_NOTE
     if _NOT_MINE.search(text) or (
-        _HEARSAY.search(text) and not _ME.search(text) and not _PROPOSAL.search(text)
+        (_HEARSAY.search(text) or _THEIR_NEWS.search(text))
+        and not _ME.search(text)
+        and not _PROPOSAL.search(text)
     ):
         return NOT_MINE_NOTE
     if _WISHED.search(text):
@@ -209,7 +249,9 @@ def find_events(messages: Iterable[Message]) -> PlanResult:
     recent: list[tuple[int, Message, Event]] = []  # the plans a later time-only message may refer to
     for index, message in enumerate(messages):
         when = resolve(_with_first_listed_day(message.text), message.time)
-        planned = is_plan(message.text) or _names_day_and_clock(when)
+        planned = (
+            is_plan(message.text) or _names_day_and_clock(when) or _promised_at_a_time(message.text, when)
+        )
         if not planned and not _MEETING_SPOT.search(message.text):
             continue
         if isinstance(when, NoWhen):
@@ -383,7 +425,10 @@ def _on_day_of(event: Event, earlier: Event, message: Message) -> Event:
 
 
 def _is_memory(text: str, when: When) -> bool:
-    """A past tense about a day that could be either way (토요일, 24일) is something that happened."""
+    """A past tense about a day that could be either way (토요일, 24일) is something that happened; so is a day
+    someone is thanked for."""
+    if _THANKED.search(text) and not _PROPOSAL.search(text):
+        return True
     bare = (
         _bare_weekday(when)
         or bool(

@@ -91,7 +91,9 @@ _PAST_WORDS = re.compile(
 
 # 이번 주/다음 주/담주 + 요일 (화요일, 화욜); "이번 토요일" without 주 too.
 _WEEKDAY = re.compile(
-    rf"(?:(?P<wk>이번|요번|다음|담|다다음|다담|지난|저번)\s*(?:주\s*)?)?(?P<d>[{WEEKDAYS}])(?:요일|욜)"
+    rf"(?:(?P<wk>이번|요번|다음|담|다다음|다담|지난|저번)\s*(?:주\s*)?)?(?P<d>[{WEEKDAYS}])(?:요일|욜"
+    # a weekday's syllable alone right before a clock time, as typed in a hurry ("목 1930", "담주 수 08:30"); not 일
+    r"|(?<=(?<![가-힣])[월화수목금토])(?=\s*(?:\d{1,2}\s*시(?!간)|\d{1,2}:\d{2}|\d{4}(?!\d)|오전|오후|아침|점심|저녁|밤)))"
 )
 _WEEKEND = re.compile(r"(?:(?P<wk>이번|요번|다음|담|다다음|지난|저번)\s*(?:주\s*)?)?주말")
 _FULL_DATE = re.compile(
@@ -108,7 +110,7 @@ _DOT_DATE = re.compile(
 _MONTH_REL_DAY = re.compile(r"(?P<rel>이번|다음|담|다다음)\s*달\s*(?P<d>\d{1,2})\s*일")
 _MONTH_REL = re.compile(r"(?:이번|다음|담|다다음)\s*달")
 _BARE_DAY = re.compile(
-    r"(?<![\d월/])(?P<d>\d{1,2})\s*일(?!\s*(?:뒤|후|있다가|동안|간|째|전|만에|차|짜리|치|연휴|휴가))(?!요일)"
+    r"(?<![\d월/박])(?<!박\s)(?P<d>\d{1,2})\s*일(?!\s*(?:뒤|후|있다가|동안|간|째|전|만에|차|짜리|치|연휴|휴가))(?!요일)"
 )
 _DAYS_LATER = re.compile(
     r"(?:(?P<n>\d{1,2})\s*일|(?P<w>하루|이틀|사흘|나흘|닷새|엿새|이레|열흘))\s*(?:뒤|후|있다가)"
@@ -119,10 +121,14 @@ _IN_DURATION = re.compile(
     rf"(?:(?P<h>\d{{1,2}}|{_B}(?:{_NATIVE}))\s*시간\s*(?P<half>반)?\s*(?:(?P<m2>\d{{1,2}})\s*분\s*)?"
     r"|(?P<m>\d{1,3})\s*분\s*)(?:뒤|후|있다가|이따가?)"
 )
+# 반 is half past only as a word of its own, maybe with a particle: "8시 반포대교" is 8시 at 반포
+_HALF = r"반(?=$|[^가-힣]|에|쯤|까지|부터|으로|이|은|도|정도|경|만|즈음)"
 _PERIOD = re.compile(_B + r"(?P<p>오전|오후|아침|점심|저녁|밤|새벽|낮|정오|자정)")
 _CLOCK = re.compile(
-    rf"(?P<h>{_HOUR})\s*시(?!간|작|험|청|즌|계|장|내|리|설|절|켜|킨|키|적|민)(?:\s*(?P<half>반)|\s*(?P<min>\d{{1,2}})\s*분)?"
+    rf"(?P<h>{_HOUR})\s*시(?!간|작|험|청|즌|계|장|내|리|설|절|켜|킨|키|적|민)(?:\s*(?P<half>{_HALF})|\s*(?P<min>\d{{1,2}})\s*분)?"
     r"|(?<![\d:])(?P<ch>\d{1,2}):(?P<cm>\d{2})(?![\d:])"
+    # typed 24-hour times "1930", "0830" standing alone, on the quarter hours (not 2026년, 5000원, 1004호)
+    r"|(?<![\d:.,/])(?P<th>[01]\d|2[0-3])(?P<tm>00|15|30|45)(?![\d,.]|\s*(?:년|원|번|호|명|개|세대|학번|km|m\b))"
 )
 _RANGE_GLUE = re.compile(r"\s*(?:~|-|–|부터|에서)\s*$")
 _RANGE_END = re.compile(
@@ -135,7 +141,7 @@ _ABOUT = re.compile(r"^\s*(?:쯤|경|즈음)")
 
 _WORK = re.compile(
     r"회의|미팅|수업|강의|면접|출근|스터디|병원|진료|검진|상담|브런치|아침|등교|학원|과외|세미나|발표|"
-    r"치과|피부과|안과|이비인후과|정형외과|한의원|은행|주민센터|구청|조조|오픈|"
+    r"치과|피부과|안과|소아과|내과|산부인과|접종|유치원|어린이집|이비인후과|정형외과|한의원|은행|주민센터|구청|조조|오픈|"
     r"시험|등산|조깅|러닝|운동|헬스|요가|오전|스탠드업|스크럼|시무식|출장|교육|면담|업무|OT|오티"
 )
 _SOCIAL = re.compile(
@@ -159,6 +165,13 @@ _NAMED = re.compile(
     + _B
     + r"설(?=\s*(?:당일|전날|다음\s*날|연휴|에|엔|때)|\s*$)"  # 설 alone is 설날 (not 설명, 설거지)
 )
+# "할로윈 파티 토요일 밤 9시", "개천절이 일요일이라 월요일에", "추석 쇠고 금요일": a named day that is a subject or
+# is followed by a word (not 당일, 전날, a part of the day) is what the talk is about; another day named beside it is
+# the plan's (but "낼 삼일절이라 쉰다" names the day)
+_NAMED_AS_TOPIC = re.compile(
+    r"(?:이|가|은|는|도)\s|\s+"
+    r"(?!(?:당일|전\s*날|다음\s*날|연휴|때|날|오전|오후|아침|점심|저녁|밤|새벽|낮)(?![가-힣]))[가-힣]"
+)
 # "추석 연휴 끝나고 보자", "토요일 전에": a time around a day, not on it
 _AROUND_DAY = re.compile(r"^\s*(?:연휴\s*|당일\s*)?(?:끝나고|지나고|지나서|이후|후에|전에|전까지)")
 # "추석 당일엔 큰집 가고 다음날 놀자": the day after the day named before it
@@ -174,7 +187,7 @@ _MOVED_FROM = re.compile(
 # a plan moved: "토요일로 옮겼어", "같은 시간으로 미뤄도 돼?", "4시 반으로 밀렸어" (the day or clock time within
 # _MOVE_GAP characters before 로 is the new one)
 _MOVE_VERB = re.compile(
-    r"(?:으로|로)\s*(?:옮|미루|미뤄|미룸|바뀜|바뀌|바꿨|바꾸|바꿔|변경|땡기|땡겨|당기|당겨|밀렸|밀림)"
+    r"(?:으로|로)\s*(?:옮|늦추|늦춰|늦춤|앞당기|앞당겨|미루|미뤄|미룸|바뀜|바뀌|바꿨|바꾸|바꿔|변경|땡기|땡겨|당기|당겨|밀렸|밀림)"
 )
 _MOVE_GAP = 7
 _MOVABLE = {
@@ -363,7 +376,10 @@ def _find_day(text: str, now: datetime, found: _Found) -> NoWhen | None:
         result = _set_day(found, match, _make_date(year, month, day), text)
         found.day_is_bare = True
         return result
-    if match := _NAMED.search(text):
+    if (match := _NAMED.search(text)) and not (
+        _NAMED_AS_TOPIC.match(text, match.end())
+        and (_RELATIVE_DAY.search(text) or _WEEKDAY.search(text) or _LATER.search(text))
+    ):
         return _named_day(found, match, today)
     if match := _RELATIVE_DAY.search(text):
         key = re.sub(r"\s", "", match["w"])
@@ -546,6 +562,8 @@ def _find_clock(text: str, found: _Found, social: bool | None):
             found.notes.extend(notes)
         return None
     found.spans.append(match.span())
+    if match["th"] is not None:  # "1930": typed on a 24-hour clock
+        return (int(match["th"]), int(match["tm"])), None, notes, False
     if match["ch"] is not None:
         hour, minute = int(match["ch"]), int(match["cm"])
     else:
