@@ -87,6 +87,8 @@ REGISTER_CASES = {
         ("시험 준비 중임 책만 세 권", "casual"),  # Kiwi's noun 임 for the copula's -ㅁ
     ],
     "noun_fragment": [
+        ("이번 달 휴무 안내.", "none"),  # 안내 is no 안 내어
+        ("여름 캠핑 준비물 모음", "none"),  # 모음 closes a title, not 모으+ㅁ
         ("짐이 많을 경우", "none"),
         ("건강에 관한 것", "none"),
         ("전세 계약 시 확인해야 할 것들", "none"),
@@ -140,6 +142,8 @@ REGISTER_CASES = {
         ("엄마가 밥 먹었어? 하시더라고요", "polite"),  # no quotation marks
     ],
     "hao_archaic": [
+        ("건강하게 돌아오시길 비옵니다.", "polite"),  # Kiwi's 빌+옵+니다
+        ("이 가게 빵은 전부 냉동이라오.", "polite"),  # -라오
         ("어디 가시오?", "polite"),
         ("그렇소", "polite"),
         ("그 집 음식이 참 좋습디다", "polite"),
@@ -160,6 +164,10 @@ REGISTER_CASES = {
         ("나 어제 아팠거든", "casual"),
     ],
     "typed_spoken": [
+        ("그 신발 아직 재고 있나용?", "polite"),  # typed -나요
+        ("이 자리 비어 있는 건가용", "polite"),
+        ("ㄱㅅㄱㅅ", "casual"),  # a casual shorthand said twice
+        ("뭐하셈 지금", "casual"),  # a typed -셈 before an adverb
         ("다 했어욤", "polite"),
         ("낼 회의 몇시였져?", "polite"),
         ("ㅇㅋ요", "polite"),
@@ -181,6 +189,7 @@ REGISTER_CASES = {
         ("어서 오이소", "polite"),  # 하이소체
     ],
     "emoji_tail": [
+        ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line
         ("알겠어요ㅋㅋ", "polite"),
         ("생신 축하드려요 아버지🎉", "polite"),
         ("주말에 캠핑 ㄱㄱ🔥", "casual"),

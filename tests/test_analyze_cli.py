@@ -10,11 +10,13 @@ from insabot.eval.validation import (
     HOLDOUT_3_SHA256,
     HOLDOUT_4_SHA256,
     HOLDOUT_5_SHA256,
+    HOLDOUT_6_SHA256,
     HOLDOUT_SET,
     HOLDOUT_SET_2,
     HOLDOUT_SET_3,
     HOLDOUT_SET_4,
     HOLDOUT_SET_5,
+    HOLDOUT_SET_6,
     LABELLED_SET,
     format_register_report,
     last_ef_registers,
@@ -259,6 +261,17 @@ def test_the_fifth_holdout_is_frozen_and_apart_from_every_earlier_set():
     holdout = load_labelled(HOLDOUT_SET_5)
     assert len(holdout) == 1038 and len({r["text"] for r in holdout}) == 1038
     earlier_sets = (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3, HOLDOUT_SET_4)
+    earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
+    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
+
+
+def test_the_sixth_holdout_is_frozen_and_apart_from_every_earlier_set():
+    import hashlib
+
+    assert hashlib.sha256(HOLDOUT_SET_6.read_bytes()).hexdigest() == HOLDOUT_6_SHA256
+    holdout = load_labelled(HOLDOUT_SET_6)
+    assert len(holdout) == 1105 and len({r["text"] for r in holdout}) == 1105
+    earlier_sets = (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3, HOLDOUT_SET_4, HOLDOUT_SET_5)
     earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
     assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
 

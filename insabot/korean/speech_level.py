@@ -15,6 +15,7 @@ Short lines without a predicate are heard too (네, 넵 → polite; 응, ㅇㅇ,
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -74,6 +75,8 @@ _TYPED_JYO = re.compile(r"(?<=[었였했겠잖갰])져(?=[\s?!.~ㅋㅎㅠㅜ]*$)
 # Typed 요 (감사해용, 좋아욤, ㅇㅋ욤; 뵈여, 했어여 at a line's end): only after the syllables a 해요체 ending
 # follows, so 내용, 비용, 어여 가 keep their own reading.
 _TYPED_YONG = re.compile(r"(?<=[어아워와봐줘게께데세래네까해돼뵈져ㄱ-ㅎ])(?:용|욤)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
+# ... and at a line's end after the question's 가/나 and the 지 of 그렇지요 (판매 중인가용?, 했나용, 그렇지용)
+_TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
@@ -132,6 +135,10 @@ _REPORT_NOUNS = frozenset(
         "완판",
     ]
 )
+# Nouns Kiwi takes for a verb and its -ㅁ ("댓글 모음" = 모으+ㅁ): after a bare noun they close a title, not 음슴체
+_TITLE_NOUNS = frozenset({"모음", "알림", "모임", "만남", "다짐"})
+# A typed 음슴체 imperative Kiwi takes for an unknown noun ("머하셈 지금", "빨리 와삼 지금"), before an adverb
+_TYPED_SEM = re.compile(r"[하해가와봐줘보주](셈|삼)$")
 # Connective endings (-는데, -면, -고, -서, -니까, -지만, -다면, -게 ...) close a segment cut before its sentence
 # ends, not a sentence; -라고/-다고 (quotative, "그거라고") and -ㄹ게 (promise) close one.
 _CONNECTIVE = re.compile(
@@ -261,12 +268,12 @@ def ending_level(form: str, tag: str) -> str:
     ) or form in ("슴다", "ㅁ다", "ㅂ죠"):
         return "hapsyo"
     # 하오체 (가시오, 그렇소, 좋구려) and the archaic retrospective -습디다/-ㅂ디다.
-    if form.endswith(("옵니다", "옵니까", "나이다", "소서")):
-        return "hapsyo"  # archaic 하십시오체: 아뢰옵니다, 되었사옵니다, 비나이다, 하소서
+    if form.endswith(("옵니다", "옵니까", "나이다", "소서")) or form == "니다":
+        return "hapsyo"  # archaic 하십시오체: 아뢰옵니다, 되었사옵니다, 비나이다, 하소서; Kiwi's 빌+옵+니다
     if form in ("오", "소", "우", "이소", "으이소") or form.endswith(
-        ("구려", "리다", "리까", "습디다", "ㅂ디다", "습디까", "ㅂ디까", "더이다")
+        ("구려", "리다", "리까", "습디다", "ㅂ디다", "습디까", "ㅂ디까", "더이다", "라오")
     ):
-        return "hao"  # 하오체 (가시오, 그렇소, 않는구려, 갚으리다) and the archaic retrospective -습디다, -더이다
+        return "hao"  # 하오체 (가시오, 그렇소, 않는구려, 갚으리다, 광고라오), archaic retrospective -습디다, -더이다
     if form.endswith(("요", "여", "죠", "쇼", "염", "얌")):
         return "haeyo"
     return "banmal"
@@ -330,6 +337,8 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     asked = any("?" in t.form for t in after)
     if not asked and before is not None and _cut_purpose_or_reason(form, tag, before):
         return "none", None
+    if _titled(content):
+        return "none", None
     if tag.startswith("E") and tag not in ("ETM", "EP"):
         level = _ending_of(last, after)
         return (level, form) if level != "none" else ("none", None)
@@ -376,10 +385,36 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
                 return (level, token.form.translate(_CODA_TO_COMPAT)) if level != "none" else ("none", None)
             if token.tag == "NNG" and _UNKNOWN_BANMAL.search(token.form):
                 return "banmal", token.form
+            if token.tag == "NNG" and _TYPED_SEM.search(token.form):
+                return "eumseum", token.form
             if token.tag == "NNG" and token.form in ("임", "함", "됨"):
                 # "이사 준비 중임 박스만 스무 개": Kiwi's noun for the copula's -ㅁ
                 return "eumseum", token.form
+    if _reported_with_a_tail(tokens):
+        return "eumseum", "report"
     return "none", None  # interjections (헐, 응, 네), adverbs, particles
+
+
+def _titled(content) -> bool:
+    """A notice's or a list's title that Kiwi reads as a verb: "결혼식 안내." (안+내+어), "댓글 모음" (모으+ㅁ)."""
+    if len(content) < 3 or content[-3].tag not in _NOMINAL | {"MAG"}:
+        return False
+    stem, ending = content[-2], content[-1]
+    if content[-3].tag == "MAG":  # 안 + 내 + 어 written as one word: the noun 안내
+        glued = content[-3].start + content[-3].len == stem.start
+        return glued and (content[-3].form, stem.form, ending.form) == ("안", "내", "어")
+    if not (stem.tag == "VV" and ending.form.translate(_CODA_TO_COMPAT) == "ㅁ"):
+        return False
+    return kiwi().join([(stem.form, stem.tag), (ending.form, ending.tag)]) in _TITLE_NOUNS
+
+
+def _reported_with_a_tail(tokens) -> bool:
+    """A report noun right before laughter or an emoji in the middle of a line ("결제 완료 ㅋㅋ 기다림 끝", "휴강
+    확정 ㅋㅋ 개꿀"): 음슴체, as at a line's end."""
+    return any(
+        token.tag == "NNG" and token.form in _REPORT_NOUNS and _chat_tail([following])
+        for token, following in itertools.pairwise(tokens)
+    )
 
 
 def level_register(level: str) -> str:
@@ -406,6 +441,7 @@ def bare_register(text: str) -> str:
         return "polite"  # 네., 넵넵, "네, 어머님."
     if (
         word in _CASUAL_WORDS
+        or _repeats_one_of(word, _CASUAL_JAMO)  # ㄱㅅㄱㅅ, ㅇㅋㅇㅋㅇㅋ
         or any(w in _CASUAL_JAMO for w in words)
         or (words and words[-1] in _CASUAL_WORDS)
     ):
@@ -418,6 +454,10 @@ def bare_register(text: str) -> str:
     ):
         return "casual"
     return "none"
+
+
+def _repeats_one_of(word: str, units: frozenset[str]) -> bool:
+    return any(len(word) % len(unit) == 0 and word == unit * (len(word) // len(unit)) for unit in units)
 
 
 def blank_quotes(text: str) -> str:
@@ -438,7 +478,8 @@ def prepare(text: str) -> list[str]:
 def _typed_endings(line: str) -> str:
     """Typed spellings of 요, 죠, 줘 and -네 written as the endings Kiwi knows."""
     line = _TYPED_NENG.sub("네", _TYPED_JWO.sub("줘", line))
-    return _TYPED_YEO.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
+    line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
+    return _TYPED_YEO.sub("요", line)
 
 
 @functools.cache
