@@ -142,6 +142,8 @@ REGISTER_CASES = {
         ("엄마가 밥 먹었어? 하시더라고요", "polite"),  # no quotation marks
     ],
     "hao_archaic": [
+        ("그 얘기 듣고 나도 놀랐다오.", "polite"),  # -다오 (가져다오 is 달+오 to Kiwi)
+        ("숙제는 이미 끝냈소이다.", "polite"),
         ("건강하게 돌아오시길 비옵니다.", "polite"),  # Kiwi's 빌+옵+니다
         ("이 가게 빵은 전부 냉동이라오.", "polite"),  # -라오
         ("어디 가시오?", "polite"),
@@ -164,6 +166,10 @@ REGISTER_CASES = {
         ("나 어제 아팠거든", "casual"),
     ],
     "typed_spoken": [
+        ("점심 먹었슈?", "polite"),  # Chungcheong 해요체
+        ("그럼요 당연하쥬", "polite"),
+        ("울 할무니 고마워요", "polite"),  # a verb Kiwi takes for a name after one it does not know
+        ("먹고시퍼 ㅠㅠ", "casual"),  # typed 싶어
         ("그 신발 아직 재고 있나용?", "polite"),  # typed -나요
         ("이 자리 비어 있는 건가용", "polite"),
         ("ㄱㅅㄱㅅ", "casual"),  # a casual shorthand said twice

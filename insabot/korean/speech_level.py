@@ -80,6 +80,8 @@ _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+# Typed 싶어 (보고 시퍼, 먹고시퍼): Kiwi knows no 시퍼
+_TYPED_SIPEO = re.compile(r"고\s?시퍼(?![가-힣])")
 # Typed 네 (킹받넹, 맛있넹): a 넹 closing a word of two or more syllables is the exclamatory -네; 넹 alone is "네".
 _TYPED_NENG = re.compile(r"(?<=[가-힣])(?<!넹)넹(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
@@ -135,6 +137,7 @@ _REPORT_NOUNS = frozenset(
         "완판",
     ]
 )
+_POLITE_VERB_TAILS = ("해요", "세요", "어요", "아요", "예요", "에요", "게요")
 # Nouns Kiwi takes for a verb and its -ㅁ ("댓글 모음" = 모으+ㅁ): after a bare noun they close a title, not 음슴체
 _TITLE_NOUNS = frozenset({"모음", "알림", "모임", "만남", "다짐"})
 # A typed 음슴체 imperative Kiwi takes for an unknown noun ("머하셈 지금", "빨리 와삼 지금"), before an adverb
@@ -271,11 +274,15 @@ def ending_level(form: str, tag: str) -> str:
     if form.endswith(("옵니다", "옵니까", "나이다", "소서")) or form == "니다":
         return "hapsyo"  # archaic 하십시오체: 아뢰옵니다, 되었사옵니다, 비나이다, 하소서; Kiwi's 빌+옵+니다
     if form in ("오", "소", "우", "이소", "으이소") or form.endswith(
-        ("구려", "리다", "리까", "습디다", "ㅂ디다", "습디까", "ㅂ디까", "더이다", "라오")
+        ("구려", "리다", "리까", "습디다", "ㅂ디다", "습디까", "ㅂ디까", "더이다", "라오", "다오", "소이다")
     ):
-        return "hao"  # 하오체 (가시오, 그렇소, 않는구려, 갚으리다, 광고라오), archaic retrospective -습디다, -더이다
+        # 하오체 (가시오, 그렇소, 않는구려, 갚으리다, 광고라오, 놀랐다오, 올렸소이다), archaic -습디다, -더이다; Kiwi
+        # reads the imperative 가져다오 as 달+오, so its 다오 is the 하오체 one
+        return "hao"
     if form.endswith(("요", "여", "죠", "쇼", "염", "얌")):
         return "haeyo"
+    if form.endswith(("유", "슈", "쥬")):
+        return "haeyo"  # Chungcheong 해요체 (먹었슈?, 괜찮어유, 당연하쥬), typed as spoken
     return "banmal"
 
 
@@ -342,6 +349,11 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     if tag.startswith("E") and tag not in ("ETM", "EP"):
         level = _ending_of(last, after)
         return (level, form) if level != "none" else ("none", None)
+    if tag in ("NNG", "NNP") and len(form) > 2 and form.endswith(_POLITE_VERB_TAILS):
+        return (
+            "haeyo",
+            form,
+        )  # "할무니 사랑해요": after a name Kiwi does not know, a whole verb taken for a name
     if form.endswith(("요", "죠", "쵸")) and not (tag in ("NNG", "NNP") and len(form) > 1):
         # 진짜요?, 저는요, 그쵸: the particle/contraction is polite (담요, 필요 are nouns)
         return "haeyo", form
@@ -477,7 +489,7 @@ def prepare(text: str) -> list[str]:
 
 def _typed_endings(line: str) -> str:
     """Typed spellings of 요, 죠, 줘 and -네 written as the endings Kiwi knows."""
-    line = _TYPED_NENG.sub("네", _TYPED_JWO.sub("줘", line))
+    line = _TYPED_NENG.sub("네", _TYPED_JWO.sub("줘", _TYPED_SIPEO.sub("고 싶어", line)))
     line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
     return _TYPED_YEO.sub("요", line)
 
