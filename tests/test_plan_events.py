@@ -88,6 +88,19 @@ NOW = datetime(2026, 12, 9, 12, 0, tzinfo=SEOUL)  # a Wednesday, noon
         ),  # a named day as a topic
         ("토요일 캠핑 장 다 봐놨어 10시 출발", "2026-12-12T10:00:00+09:00"),  # -아 놨다 prepares a plan
         ("동생 군대 면회 토요일 오전에 가기로 했어", "2026-12-12"),  # 군대 is no hearsay
+        ("토요일 11시 반인데 결혼식 같이 가자", "2026-12-12T11:30:00+09:00"),  # 반인데 is half past
+        ("낼 조찬 모임 7시", "2026-12-10T07:00:00+09:00"),  # 조찬 is the morning
+        ("모래 저녁 7시 한강 ㄱ", "2026-12-11T19:00:00+09:00"),  # the typo 모래 before a time of day
+        ("열흘 뒤에 부산 간다", "2026-12-19"),
+        ("글피 개강 ㅠ", "2026-12-12"),
+        ("12.24~12.26 속초 워크숍", "2026-12-24"),  # a dotted range
+        ("토요일 시험 다음 주 월요일로 연기됨", "2026-12-14"),  # 연기 to a named day moves
+        ("20분 뒤에 정문 앞으로 나와", "2026-12-09T12:20:00+09:00"),
+        ("25일에 이사 확정됐어", "2026-12-25"),  # settled
+        (
+            "할머니 생신 잔치 토요일 12시래 다들 와",
+            "2026-12-12T12:00:00+09:00",
+        ),  # hearsay, but 다들 are in it
     ],
 )
 def test_plans_make_events(text, start):
@@ -126,6 +139,10 @@ def test_plans_make_events(text, start):
         "연말에 하루 보자 날은 나중에 정하고",
         "오늘 면접 봐주셔서 감사합니다",  # thanked for: the day is over
         "크리스마스 때 찍은 사진 보내줄게",
+        "어젯밤 11시까지 일하고 오늘 종일 잤다",  # a day gone spoken of
+        "크리스마스에 어디 가고 싶은데 돈이 없네",
+        "저녁 7시쯤 보는 거 어때? 날짜는 다들 되는 날로 맞추고",
+        "주말에 이사 끝냄 드디어",
     ],
 )
 def test_no_plan_no_event(text):
@@ -150,6 +167,9 @@ def test_no_plan_no_event(text):
         ("동생 토요일 면접이래 엄청 긴장함", "다른 사람의 일정"),
         ("팀장님 금요일 연차시래 ㅋㅋ", "다른 사람의 일정"),
         ("토요일 요가 클래스 폐강됨 ㅠ", "취소되거나 미뤄진"),
+        ("사촌오빠 토요일에 부대 복귀래", "다른 사람의 일정"),  # a noun's 이래 after a vowel
+        ("금요일 알바 안 나와도 된대", "취소되거나 미뤄진"),
+        ("이번 주말 등산 비 와서 접음", "취소되거나 미뤄진"),
     ],
 )
 def test_called_off_wished_or_around_a_day_is_reported_not_planned(text, note):

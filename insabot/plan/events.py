@@ -20,6 +20,7 @@ from typing import Any
 
 from insabot.plan.when import (
     NEXT_DAY,
+    PAST_WORDS,
     WEEKDAYS,
     NoWhen,
     When,
@@ -31,7 +32,7 @@ from insabot.plan.when import (
 
 
 def _closed_by(final: int) -> str:
-    """Every Hangul syllable whose final consonant is jongseong number `final` (4 ㄴ, 8 ㄹ, 20 ㅆ)."""
+    """Every Hangul syllable whose final consonant is jongseong number `final` (0 none, 4 ㄴ, 8 ㄹ, 20 ㅆ)."""
     return "".join(chr(0xAC00 + 28 * i + final) for i in range(11172 // 28))
 
 
@@ -46,6 +47,7 @@ _PLAN = re.compile(
     r"송년회|신년회|동창회|시무식|종무식|출장|이사(?!님)|면담|교육|오티|(?<![A-Za-z])OT|스크럼|스탠드업|세미나|워크[숍샵]|"
     r"등산|김장|차례|제사|성묘|은행|치과|헬스|(?<![A-Za-z])PT|축구|예매|입사|전입신고|외식|마중|배웅|장\s*보|"
     r"확정|예정|검진|외근|알바|상견례|체크인|체크아웃|라운딩|피크닉|캠핑|마라톤|접수|도착|영화|"
+    r"간다(?![가-힣])|(?<![가-힣])나와(?=$|[\s~!.?ㅋㅎ])|졸업식|입학식|복귀|개강|종강|개학|입대|전역|귀국|첫\s*출근|글램핑|"
     r"페스티벌|페스티발|팬미팅|팬싸|뮤지컬|전시|클래스|신청|비워\s*(?:둬|놔|두|놓)|다녀오|다녀와|다녀올|"
     # going, coming and doing, told as a schedule ("본가 감", "보고 들어갑니다", "먹으러 와~", "가야 됨")
     r"(?<![가-힣])[가감](?=$|[\s~!.?ㅋㅎㅠ])|내려가|내려감|올라가|올라감|들어갑니다|갑니다|합니다|있습니다|"
@@ -64,7 +66,7 @@ _WILL_GO = re.compile(r"(?<![가-힣])(?:가|오|들르|참석하|방문하|찾�
 _MEETING_SPOT = re.compile(r"출구|입구|정문|후문|로비|[가-힣]\s?앞(?!으로|두|둔)(?=$|[\s에서~!.ㅋㅎ])")
 # called off, put off, only wished for, or left to when there is time: no calendar entry
 _CALLED_OFF = re.compile(
-    r"취소|파토|폐강|결항|미뤄|미루|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|없던\s*(?:걸로|일로)|(?<![가-힣])없대|무산|"
+    r"취소|파토|폐강|결항|안\s*(?:나와|와)도|쉬래|(?<![가-힣])접(?:음|었|자|기로)|미뤄|미루|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|없던\s*(?:걸로|일로)|(?<![가-힣])없대|무산|"
     r"안\s*(?:가|하|보|만나)기로|안\s*한대|려다가?(?=\s|$)|휴강|휴진|못\s*갈\s*듯|못\s*가겠|농담이고|농담임|약속\s*(?:이\s*)?없|엎어|쉰대|쉬기로"
 )
 # someone else's plan the sender is not part of ("팀장님 수요일 출장 가신대 난 안감", "돌잔치 토요일이라는데 나는 못 가")
@@ -84,17 +86,21 @@ _OTHERS = (
     r"할머니|할아버지|시어머니|시아버지|장모님|이모|삼촌|고모|사촌|조카|룸메"
 )
 _THEIR_NEWS = re.compile(
-    rf"^(?:우리\s*)?(?:(?:{_OTHERS})(?:은|는|도|네)?\s+)+"
-    rf"(?=.*(?:이|시|(?<!오)(?![군반현근연])[{_closed_by(4)}]|[{_closed_by(20)}])(?:래|대)(?=$|[\s~!.?,ㅋㅎㅠ]))"
+    rf"^(?:우리\s*)?(?:(?:사촌|친|큰|작은|막내)?(?:{_OTHERS})(?:은|는|도|네)?\s+)+"
+    rf"(?=.*(?:이|시|(?<!오)(?![군반현근연])[{_closed_by(4)}]|[{_closed_by(20)}])(?:래|대)(?=$|[\s~!.?,ㅋㅎㅠ])"
+    # a noun's 이래 after a vowel, contracted ("복귀래"), not 그래/저래
+    rf"|.*(?![그저])[{_closed_by(0)}]래(?=$|[\s~!.?,ㅋㅎㅠ]))"
 )
-_ME = re.compile(r"(?<![가-힣])(?:나|난|내가|나도|저|전|제가|저도|우리|같이|함께)(?![가-힣])")
+_ME = re.compile(r"(?<![가-힣])(?:나|난|내가|나도|저|전|제가|저도|우리|같이|함께|다들|다같이)(?![가-힣])")
 NOT_MINE_NOTE = "다른 사람의 일정이라서 일정으로 만들지 않았어요"
-_WISHED = re.compile(r"생각\s*중|고민\s*중|싶다|싶어|싶음|했으면|으면\s*좋겠|시간\s*(?:되면|나면)")
+_WISHED = re.compile(r"생각\s*중|고민\s*중|싶다|싶어|싶음|싶은데|했으면|으면\s*좋겠|시간\s*(?:되면|나면)")
 # "2시간 뒤면 집 도착", "5시간 뒤면 내 생일": how long until something, not a plan
 _COUNTDOWN = re.compile(r"(?:뒤|후)면(?![가-힣])")
 COUNTDOWN_NOTE = "남은 시간을 말하는 것 같아서 일정으로 만들지 않았어요"
 # the day is still being asked for ("다들 언제 돼?"): nothing to put in a calendar yet
-_DAY_ASKED = re.compile(r"언제\s*(?:돼|되|가능|시간|볼|만날|할|갈|모일|괜찮)|나중에\s*정하")
+_DAY_ASKED = re.compile(
+    r"언제\s*(?:돼|되|가능|시간|볼|만날|할|갈|모일|괜찮)|나중에\s*정하|날짜는\s*(?:\S+\s+){0,3}(?:맞추|정하)"
+)
 CALLED_OFF_NOTE = "취소되거나 미뤄진 약속 같아서 일정으로 만들지 않았어요"
 DAY_ASKED_NOTE = "아직 날짜를 정하는 중이라서 일정으로 만들지 않았어요"
 WISHED_NOTE = "바람이나 '시간 되면' 같은 말이라서 일정으로 만들지 않았어요"
@@ -103,10 +109,10 @@ WISHED_NOTE = "바람이나 '시간 되면' 같은 말이라서 일정으로 만
 # a syllable closed by ㅆ (했, 갔, 맞췄, 붙었 …) but 있 (is) and 겠 (will), before an ending; 갔다가 is "and then"
 _PAST_SYLLABLES = _closed_by(20).replace("있", "").replace("겠", "")
 _PAST_TENSE = re.compile(
-    rf"[{_PAST_SYLLABLES}](?!으면)(?:어|던|다(?!가)|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은|찍은)\s"
+    rf"[{_PAST_SYLLABLES}](?!으면)(?:어|던|다(?!가)|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은|찍은)\s|끝냄|끝남|다녀옴"
 )
 _SETTLED_PAST = re.compile(
-    r"놨|놓았|기로\s*했|예약했|예약됐|예매했|끊었|잡았|잡혔|정했|정해졌|완료했|완료함|잡아\s*놨|해\s*놨|냈어|냈습|신청했"
+    r"놨|놓았|확정됐|확정됨|기로\s*했|예약했|예약됐|예매했|끊었|잡았|잡혔|정했|정해졌|완료했|완료함|잡아\s*놨|해\s*놨|냈어|냈습|신청했"
 )
 # a proposal keeps a plan a plan whatever else is in the past ("초대장 받았어 같이 가자")
 # (not a goodbye: "또 보자", "담에 보자")
@@ -439,6 +445,7 @@ def _is_memory(text: str, when: When) -> bool:
         or names_a_yearly_day(text)  # 추석, 크리스마스: this year's or last year's
         # "오늘 즐거웠다": the day now ending
         or (when.all_day and bool(re.search(r"(?<![가-힣])오늘", text)))
+        or bool(PAST_WORDS.search(text))  # "어젯밤 11시까지 야근해서 오늘 …": a day gone is spoken of
     )
     return (
         bare

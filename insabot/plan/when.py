@@ -80,12 +80,17 @@ _NATIVE = "|".join(sorted(NATIVE_HOURS, key=len, reverse=True))
 _HOUR = rf"(?:\d{{1,2}}|{_B}(?:{_NATIVE}))"
 WEEKDAYS = "월화수목금토일"
 
-RELATIVE_DAYS = {"내일모레": 2, "낼모레": 2, "모레": 2, "글피": 3, "내일": 1, "낼": 1, "오늘": 0}
+RELATIVE_DAYS = {"내일모레": 2, "낼모레": 2, "모레": 2, "모래": 2, "글피": 3, "내일": 1, "낼": 1, "오늘": 0}
 # "낼" must not be the end of 보낼/낼게: it starts a word and no verb ending follows it.
-_RELATIVE_DAY = re.compile(_B + r"(?P<w>내일\s?모레|낼\s?모레|모레|글피|내일|오늘|낼(?![게께래까거걸수]))")
+_RELATIVE_DAY = re.compile(
+    _B + r"(?P<w>내일\s?모레|낼\s?모레|모레|글피|내일|오늘|낼(?![게께래까거걸수])"
+    # the typo 모래 (sand) for 모레, only right before a time of day
+    r"|모래(?=\s*(?:오전|오후|아침|점심|저녁|밤|새벽|\d)))"
+)
 _LATER = re.compile(_B + r"(?:좀\s*)?이따(?:가)?")
-_PAST_WORDS = re.compile(
-    _B + r"(?:그저께|그제|엊그제|어제|어저께|지난\s*주|지난주|저번\s*주|지난\s*달|지난달|저번\s*달|작년|"
+PAST_WORDS = re.compile(
+    _B
+    + r"(?:그저께|그제|엊그제|어젯밤|어젯저녁|간밤|어제|어저께|지난\s*주|지난주|저번\s*주|지난\s*달|지난달|저번\s*달|작년|"
     r"지난\s*번|지난번|저번에|지난\s*주말|아까)"
 )
 
@@ -105,7 +110,8 @@ _SLASH_DATE = re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")
 # 1.5배, 3.5시간 are numbers)
 _DOT_DATE = re.compile(
     rf"(?<![\d.])(?P<m>1[0-2]|0?[1-9])\.(?P<d>3[01]|[12]\d|0?[1-9])(?![\d.])"
-    rf"(?=\s*\(?[{WEEKDAYS}](?:요일|욜|\)|\s|$)|\s*(?:오전|오후|아침|점심|저녁|밤|새벽)|\s*\d{{1,2}}\s*시(?!간))"
+    rf"(?=\s*\(?[{WEEKDAYS}](?:요일|욜|\)|\s|$)|\s*(?:오전|오후|아침|점심|저녁|밤|새벽)|\s*\d{{1,2}}\s*시(?!간)"
+    r"|\s*~\s*\d{1,2}\.\d{1,2}(?![\d.]))"  # or a dotted range's start: 9.10~9.12
 )
 _MONTH_REL_DAY = re.compile(r"(?P<rel>이번|다음|담|다다음)\s*달\s*(?P<d>\d{1,2})\s*일")
 _MONTH_REL = re.compile(r"(?:이번|다음|담|다다음)\s*달")
@@ -122,7 +128,7 @@ _IN_DURATION = re.compile(
     r"|(?P<m>\d{1,3})\s*분\s*)(?:뒤|후|있다가|이따가?)"
 )
 # 반 is half past only as a word of its own, maybe with a particle: "8시 반포대교" is 8시 at 반포
-_HALF = r"반(?=$|[^가-힣]|에|쯤|까지|부터|으로|이|은|도|정도|경|만|즈음)"
+_HALF = r"반(?=$|[^가-힣]|에|쯤|까지|부터|으로|이|인|임|은|도|정도|경|만|즈음)"
 _PERIOD = re.compile(_B + r"(?P<p>오전|오후|아침|점심|저녁|밤|새벽|낮|정오|자정)")
 _CLOCK = re.compile(
     rf"(?P<h>{_HOUR})\s*시(?!간|작|험|청|즌|계|장|내|리|설|절|켜|킨|키|적|민)(?:\s*(?P<half>{_HALF})|\s*(?P<min>\d{{1,2}})\s*분)?"
@@ -141,7 +147,7 @@ _ABOUT = re.compile(r"^\s*(?:쯤|경|즈음)")
 
 _WORK = re.compile(
     r"회의|미팅|수업|강의|면접|출근|스터디|병원|진료|검진|상담|브런치|아침|등교|학원|과외|세미나|발표|"
-    r"치과|피부과|안과|소아과|내과|산부인과|접종|유치원|어린이집|이비인후과|정형외과|한의원|은행|주민센터|구청|조조|오픈|"
+    r"조찬|교시|조기|기말|중간고사|본사|치과|피부과|안과|소아과|내과|산부인과|접종|유치원|어린이집|이비인후과|정형외과|한의원|은행|주민센터|구청|조조|오픈|"
     r"시험|등산|조깅|러닝|운동|헬스|요가|오전|스탠드업|스크럼|시무식|출장|교육|면담|업무|OT|오티"
 )
 _SOCIAL = re.compile(
@@ -187,7 +193,7 @@ _MOVED_FROM = re.compile(
 # a plan moved: "토요일로 옮겼어", "같은 시간으로 미뤄도 돼?", "4시 반으로 밀렸어" (the day or clock time within
 # _MOVE_GAP characters before 로 is the new one)
 _MOVE_VERB = re.compile(
-    r"(?:으로|로)\s*(?:옮|늦추|늦춰|늦춤|앞당기|앞당겨|미루|미뤄|미룸|바뀜|바뀌|바꿨|바꾸|바꿔|변경|땡기|땡겨|당기|당겨|밀렸|밀림)"
+    r"(?:으로|로)\s*(?:옮|연기|늦추|늦춰|늦춤|앞당기|앞당겨|미루|미뤄|미룸|바뀜|바뀌|바꿨|바꾸|바꿔|변경|땡기|땡겨|당기|당겨|밀렸|밀림)"
 )
 _MOVE_GAP = 7
 _MOVABLE = {
@@ -234,7 +240,7 @@ def resolve(text: str, now: datetime, *, social: bool | None = None) -> When | N
     outcome = _find_day(text, now, found)
     if isinstance(outcome, NoWhen):
         return outcome
-    if found.day is None and _PAST_WORDS.search(text):
+    if found.day is None and PAST_WORDS.search(text):
         return NoWhen("past", "지난 일을 말하는 것 같아서 일정으로 만들지 않았어요")
     if found.day is not None and found.spans and not found.later_today:
         day_end = found.spans[0][1]
