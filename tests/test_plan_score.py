@@ -16,11 +16,13 @@ from insabot.eval.plans import (
     FROZEN_SHA256_3,
     FROZEN_SHA256_4,
     FROZEN_SHA256_5,
+    FROZEN_SHA256_6,
     PLAN_MESSAGES,
     PLAN_MESSAGES_2,
     PLAN_MESSAGES_3,
     PLAN_MESSAGES_4,
     PLAN_MESSAGES_5,
+    PLAN_MESSAGES_6,
     format_score,
     load_plan_messages,
     main,
@@ -44,7 +46,7 @@ def test_the_set_is_the_frozen_one():
     assert hashlib.sha256(PLAN_MESSAGES.read_bytes()).hexdigest() == FROZEN_SHA256
 
 
-BLIND_SETS = [(PLAN_MESSAGES_2, FROZEN_SHA256_2, 320), (PLAN_MESSAGES_3, FROZEN_SHA256_3, 353), (PLAN_MESSAGES_4, FROZEN_SHA256_4, 374), (PLAN_MESSAGES_5, FROZEN_SHA256_5, 372)]  # fmt: skip
+BLIND_SETS = [(PLAN_MESSAGES_2, FROZEN_SHA256_2, 320), (PLAN_MESSAGES_3, FROZEN_SHA256_3, 353), (PLAN_MESSAGES_4, FROZEN_SHA256_4, 374), (PLAN_MESSAGES_5, FROZEN_SHA256_5, 372), (PLAN_MESSAGES_6, FROZEN_SHA256_6, 376)]  # fmt: skip
 
 
 @pytest.mark.parametrize("index", range(len(BLIND_SETS)))
