@@ -87,6 +87,12 @@ REGISTER_CASES = {
         ("시험 준비 중임 책만 세 권", "casual"),  # Kiwi's noun 임 for the copula's -ㅁ
     ],
     "noun_fragment": [
+        ("방금 집 도착", "casual"),  # one's own day reported: heard as 반말
+        ("학원 가는 버스 탑승 중", "casual"),
+        ("주문하신 상품 배송 출발", "none"),  # a shop's status line speaks to nobody
+        ("최종 합격!!", "none"),  # an outcome announced
+        ("짐 정리 완료. 내일 뵐게요.", "polite"),  # a bare report beside 존댓말 makes no mix
+        ("야식 각", "casual"),  # slang 각 after a noun
         ("이번 달 휴무 안내.", "none"),  # 안내 is no 안 내어
         ("여름 캠핑 준비물 모음", "none"),  # 모음 closes a title, not 모으+ㅁ
         ("짐이 많을 경우", "none"),
@@ -100,7 +106,7 @@ REGISTER_CASES = {
         ("우리 다음 모임 장소 정했어. 연남동 이자카야", "casual"),
         ("망한 듯", "casual"),  # 명사형 종결 still closes a sentence
         ("과제 제출 완료ㅋㅋ", "casual"),  # a noun that reports an act closes a 음슴체 line
-        ("회사 앞 도착", "none"),  # a report with no chat tail is a headline or a notice
+        ("회사 앞 도착", "casual"),  # one's own coming and going, even with no chat tail (round 5)
         ("회사 앞 도착 ㅋㅋ", "casual"),
         ("서류 합격!!", "none"),
         ("드디어 과제 끝 ㅋㅋ", "casual"),  # with one, 음슴체
@@ -166,6 +172,11 @@ REGISTER_CASES = {
         ("나 어제 아팠거든", "casual"),
     ],
     "typed_spoken": [
+        ("다들 봤삼?", "casual"),  # a typed -삼 after a past syllable
+        ("네, 알겠심더", "polite"),  # Gyeongsang 하십시오체
+        ("좋은 하루 보내세영", "polite"),
+        ("ㄱㅊㄱㅊ", "casual"),
+        ("글쎄다", "casual"),
         ("점심 먹었슈?", "polite"),  # Chungcheong 해요체
         ("그럼요 당연하쥬", "polite"),
         ("울 할무니 고마워요", "polite"),  # a verb Kiwi takes for a name after one it does not know

@@ -72,9 +72,14 @@ _CODA_TO_COMPAT = str.maketrans(
 _DRAWN_OUT = re.compile(r"(요|죠)[오옹우웅]+")
 # Typed -죠 (했져?, 그렇잖져): only after a past/future/잖 stem, so 가져 (take it) stays 반말.
 _TYPED_JYO = re.compile(r"(?<=[었였했겠잖갰])져(?=[\s?!.~ㅋㅎㅠㅜ]*$)", re.MULTILINE)
-# Typed 요 (감사해용, 좋아욤, ㅇㅋ욤; 뵈여, 했어여 at a line's end): only after the syllables a 해요체 ending
+# Gyeongsang 하십시오체 typed as spoken (알겠심더, 맞심더, 학생임더): Kiwi splits it into a root and an adverb
+_SIMDEO = re.compile(r"(?<=[가-힣])(?:심더|슴더)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
+_IMDEO = re.compile(r"(?<=[가-힣])임더(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
+# Typed 요 (감사해용, 좋아욤, 하세영, ㅇㅋ욤; 뵈여, 했어여 at a line's end): only after the syllables a 해요체 ending
 # follows, so 내용, 비용, 어여 가 keep their own reading.
-_TYPED_YONG = re.compile(r"(?<=[어아워와봐줘게께데세래네까해돼뵈져ㄱ-ㅎ])(?:용|욤)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
+_TYPED_YONG = re.compile(
+    r"(?<=[어아워와봐줘게께데세래네까해돼뵈져ㄱ-ㅎ])(?:용|욤|영)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)"
+)
 # ... and at a line's end after the question's 가/나 and the 지 of 그렇지요 (판매 중인가용?, 했나용, 그렇지용)
 _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
@@ -135,9 +140,44 @@ _REPORT_NOUNS = frozenset(
         "종료",
         "매진",
         "완판",
+        "입성",
+        "당첨",
     ]
 )
 _POLITE_VERB_TAILS = ("해요", "세요", "어요", "아요", "예요", "에요", "게요")
+_OWN_ACTS = _REPORT_NOUNS - {"합격", "탈락", "당첨", "끝", "성공", "실패", "매진", "완판", "득템", "순삭"}
+_NOTICE_WORDS = frozenset(
+    [
+        "배송",
+        "출고",
+        "발송",
+        "입고",
+        "재입고",
+        "결제",
+        "주문",
+        "환불",
+        "처리",
+        "점검",
+        "접수",
+        "정산",
+        "현재",
+        "공지",
+        "신청",
+        "예약",
+        "수강",
+        "대기",
+        "인원",
+        "운행",
+        "영업",
+        "판매",
+        "입금",
+        "확인",
+        "공사",
+        "진료",
+        "체크",
+        "작성",
+    ]
+)
 # Nouns Kiwi takes for a verb and its -ㅁ ("댓글 모음" = 모으+ㅁ): after a bare noun they close a title, not 음슴체
 _TITLE_NOUNS = frozenset({"모음", "알림", "모임", "만남", "다짐"})
 # A typed 음슴체 imperative Kiwi takes for an unknown noun ("머하셈 지금", "빨리 와삼 지금"), before an adverb
@@ -151,7 +191,9 @@ _CONNECTIVE = re.compile(
 # -는지/-ㄴ지 close an embedded question ("낮잠을 오래 자서 그런 건지"), even where Kiwi tags them EF.
 _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
 # A word Kiwi does not know is a noun to it (개춥다, 사기템임, 사지마셈); its last syllable still shows the ending.
-_UNKNOWN_EUMSEUM = re.compile(r"..(임|함|됨|짐|셈|삼)$")
+_UNKNOWN_EUMSEUM = re.compile(
+    r"..(임|함|됨|짐|셈|삼)$|[" + "".join(chr(0xAC00 + 28 * i + 20) for i in range(399)) + r"](음|셈|삼)$"
+)
 _UNKNOWN_BANMAL = re.compile(r"..다$")
 _CONNECTIVE_EF = re.compile(
     r"(는데|ㄴ데|은데|인데|던데|면|으면|다면|고|어서|아서|여서|해서|니까|지만|다가|면서|길래)$"
@@ -216,6 +258,7 @@ _CASUAL_WORDS = frozenset(
             "어그래",
             "아니야",
             "글쎄",
+            "글쎄다",
             "어어",
             "나도",
             "왜에",
@@ -363,6 +406,8 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
         return ("eumseum", form) if form in _NOUN_ENDINGS else ("none", None)
     if tag == "NNG" and form in _REPORT_NOUNS and _chat_tail(after):
         return "eumseum", form
+    if form == "각" and before is not None and before.tag in _NOMINAL:
+        return "eumseum", form  # "오늘 치킨 각", "밤샘 각": slang 명사형 종결 after a noun
     if tag == "NNB" and form == "이래":
         return "banmal", form  # 결방이래, 시작이래: Kiwi's noun for the hearsay 이래 (= 이라고 해)
     if tag == "JKV" and form in ("야", "이야") and len(content) >= 3 and content[-3].tag not in ("IC", "NP"):
@@ -420,6 +465,21 @@ def _titled(content) -> bool:
     return kiwi().join([(stem.form, stem.tag), (ending.form, ending.tag)]) in _TITLE_NOUNS
 
 
+def _own_report(tokens) -> bool:
+    """A bare line closing on an act or a state of one's own day ("집 도착", "출근 중", "과제 제출 완료", "스터디
+    카페 입성"): a reader hears someone texting a friend, 반말, though it has no level (so beside 존댓말 it makes no
+    mix). Not a status line from a shop, a system or an office ("배송 출발", "환불 처리 완료", "[공지] 점검 완료") and
+    not an outcome announced ("최종 합격!!", "장마 끝!"): those speak to nobody."""
+    content = [t for t in tokens if t.tag not in _TRANSPARENT]
+    if not content:
+        return False
+    last = content[-1]
+    acted = (last.tag == "NNG" and last.form in _OWN_ACTS) or (
+        last.tag == "NNB" and last.form == "중" and len(content) > 1 and content[-2].tag == "NNG"
+    )
+    return acted and not any(token.form in _NOTICE_WORDS or token.form == "[" for token in content)
+
+
 def _reported_with_a_tail(tokens) -> bool:
     """A report noun right before laughter or an emoji in the middle of a line ("결제 완료 ㅋㅋ 기다림 끝", "휴강
     확정 ㅋㅋ 개꿀"): 음슴체, as at a line's end."""
@@ -453,7 +513,7 @@ def bare_register(text: str) -> str:
         return "polite"  # 네., 넵넵, "네, 어머님."
     if (
         word in _CASUAL_WORDS
-        or _repeats_one_of(word, _CASUAL_JAMO)  # ㄱㅅㄱㅅ, ㅇㅋㅇㅋㅇㅋ
+        or _repeats_one_of(word, _CASUAL_JAMO | _CASUAL_WORDS)  # ㄱㅅㄱㅅ, ㄱㅊㄱㅊ, 오키오키오키
         or any(w in _CASUAL_JAMO for w in words)
         or (words and words[-1] in _CASUAL_WORDS)
     ):
@@ -490,6 +550,7 @@ def prepare(text: str) -> list[str]:
 def _typed_endings(line: str) -> str:
     """Typed spellings of 요, 죠, 줘 and -네 written as the endings Kiwi knows."""
     line = _TYPED_NENG.sub("네", _TYPED_JWO.sub("줘", _TYPED_SIPEO.sub("고 싶어", line)))
+    line = _IMDEO.sub("입니다", _SIMDEO.sub("습니다", line))
     line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
     return _TYPED_YEO.sub("요", line)
 
@@ -529,6 +590,8 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                 register = level_register(level) if level != "none" else bare_register(sentence.text)
                 if register == "none":
                     register = _person_register(sentence.tokens)
+                if register == "none" and _own_report(tokens):
+                    register = "casual"
                 result.append(SentenceLevel(sentence.text, level, ending, register))
         yield result
 
