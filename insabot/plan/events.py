@@ -47,7 +47,8 @@ _PLAN = re.compile(
     r"송년회|신년회|동창회|시무식|종무식|출장|이사(?!님)|면담|교육|오티|(?<![A-Za-z])OT|스크럼|스탠드업|세미나|워크[숍샵]|"
     r"등산|김장|차례|제사|성묘|은행|치과|헬스|(?<![A-Za-z])PT|축구|예매|입사|전입신고|외식|마중|배웅|장\s*보|"
     r"확정|예정|검진|외근|알바|상견례|체크인|체크아웃|라운딩|피크닉|캠핑|마라톤|접수|도착|영화|"
-    r"간다(?![가-힣])|(?<![가-힣])나와(?=$|[\s~!.?ㅋㅎ])|졸업식|입학식|복귀|개강|종강|개학|입대|전역|귀국|첫\s*출근|글램핑|"
+    r"풀자|뛰자|치자|타자|걷자|달리자|찍자|나가요|나갑니다|경기|참석|이벤트|대관|촬영|예비군|집합|(?<![가-힣])와\s*주|"
+    r"(?<![가-힣])와[\s~!.?ㅋㅎ]*$|(?<![가-힣])(?:가|와)서\s|간다(?![가-힣])|(?<![가-힣])나와(?=$|[\s~!.?ㅋㅎ])|졸업식|입학식|복귀|개강|종강|개학|입대|전역|귀국|첫\s*출근|글램핑|"
     r"페스티벌|페스티발|팬미팅|팬싸|뮤지컬|전시|클래스|신청|비워\s*(?:둬|놔|두|놓)|다녀오|다녀와|다녀올|"
     # going, coming and doing, told as a schedule ("본가 감", "보고 들어갑니다", "먹으러 와~", "가야 됨")
     r"(?<![가-힣])[가감](?=$|[\s~!.?ㅋㅎㅠ])|내려가|내려감|올라가|올라감|들어갑니다|갑니다|합니다|있습니다|"
@@ -56,7 +57,7 @@ _PLAN = re.compile(
 )
 # a future told with -ㄹ 거 ("먹을 거임", "갈 거야") or a call with -ㄹ 사람 ("모각코 할 사람"): the syllable
 # before ends in ㄹ
-_WILL = re.compile(r"(?P<s>[가-힣])(?:\s?거(?:임|야|예요|에요|다|라|니까|같)|\s사람(?=$|[\s~!.?ㅋㅎ]))")
+_WILL = re.compile(r"(?P<s>[가-힣])(?:\s?거(?:임|야|예요|에요|다|라|니까|같|지|죠)|\s사람(?=$|[\s~!.?ㅋㅎ]))")
 # a promise with -ㄹ게 ("자정에 전화할게", "3시에 들를께요"): a plan only with a clock time ("내일 아침에 전화할게"
 # is no calendar entry)
 _PROMISE = re.compile(r"(?P<s>[가-힣])[게께]요?(?=$|[\s~!.?,ㅋㅎㅠ^])")
@@ -66,7 +67,7 @@ _WILL_GO = re.compile(r"(?<![가-힣])(?:가|오|들르|참석하|방문하|찾�
 _MEETING_SPOT = re.compile(r"출구|입구|정문|후문|로비|[가-힣]\s?앞(?!으로|두|둔)(?=$|[\s에서~!.ㅋㅎ])")
 # called off, put off, only wished for, or left to when there is time: no calendar entry
 _CALLED_OFF = re.compile(
-    r"취소|파토|폐강|결항|안\s*(?:나와|와)도|쉬래|(?<![가-힣])접(?:음|었|자|기로)|미뤄|미루|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|없던\s*(?:걸로|일로)|(?<![가-힣])없대|무산|"
+    r"취소|파토|폐강|결항|펑크|못\s*갈\s*(?:것|거)\s*같|못\s*가게\s*됐|안\s*내려가|안\s*올라가|안\s*(?:나와|와)도|쉬래|(?<![가-힣])접(?:음|었|자|기로)|미뤄|미루|미룸|미뤘|연기(?:됐|됨|했)|없어졌|없어짐|없던\s*(?:걸로|일로)|(?<![가-힣])없대|무산|"
     r"안\s*(?:가|하|보|만나)기로|안\s*한대|려다가?(?=\s|$)|휴강|휴진|못\s*갈\s*듯|못\s*가겠|농담이고|농담임|약속\s*(?:이\s*)?없|엎어|쉰대|쉬기로"
 )
 # someone else's plan the sender is not part of ("팀장님 수요일 출장 가신대 난 안감", "돌잔치 토요일이라는데 나는 못 가")
@@ -75,7 +76,7 @@ _NOT_MINE = re.compile(r"(?:난|나는|저는|전|나만)\s*(?:안|못)\s*(?:감
 # 받으신대") and no I, we or together in it is someone else's. Not 온대 ("이사 견적 보러 온대" comes to the sender)
 # and not a noun's 이래 ("회식이래" is as often the sender's own: taking it as someone else's lost more on sets 2
 # and 3 than it gained)
-_HEARSAY = re.compile(r"(?:간|신)대(?=[\s~!.?ㅋㅎㅠ]*$)")
+_HEARSAY = re.compile(r"(?:간|(?<!오)신)대요?(?=[\s~!.?ㅋㅎㅠ]*$)")
 # news about someone else, told to a friend: the message opens with who (no 이/가: that would be someone
 # reporting, "팀장님이 낼 회식이래") and ends a clause in casual hearsay ("동생 낼 면접이래", "팀장님 오늘 반차시래",
 # "언니 담주 팬미팅 간대 부럽다"); not 온대 (coming to the sender), not -ㄹ래 (a question: "언니 낼 갈래?") and not
@@ -112,7 +113,7 @@ _PAST_TENSE = re.compile(
     rf"[{_PAST_SYLLABLES}](?!으면)(?:어|던|다(?!가)|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은|찍은)\s|끝냄|끝남|다녀옴"
 )
 _SETTLED_PAST = re.compile(
-    r"놨|놓았|확정됐|확정됨|기로\s*했|예약했|예약됐|예매했|끊었|잡았|잡혔|정했|정해졌|완료했|완료함|잡아\s*놨|해\s*놨|냈어|냈습|신청했"
+    r"놨|놓았|대관했|구했|확정됐|확정됨|기로\s*했|예약했|예약됐|예매했|끊었|잡았|잡혔|정했|정해졌|완료했|완료함|잡아\s*놨|해\s*놨|냈어|냈습|신청했"
 )
 # a proposal keeps a plan a plan whatever else is in the past ("초대장 받았어 같이 가자")
 # (not a goodbye: "또 보자", "담에 보자")
@@ -121,7 +122,7 @@ _THANKED = re.compile(
     r"(?:셔서|줘서|줬어서|와서|해서)\s*(?:너무\s*|정말\s*|진짜\s*|넘\s*)?(?:감사|고마|고맙)"
 )
 _PROPOSAL = re.compile(
-    r"(?<!또\s)(?<!담에\s)(?:가|보|하|먹|만나|놀|마시)자(?![가-힣])|ㄱㄱ|(?<![가-힣ㄱ-ㅎ])ㄱ(?=$|[\s!~.?])|갈\s*사람|어때"
+    r"(?<!또\s)(?<!담에\s)(?:가|보|하|먹|만나|놀|마시|풀|뛰|치|타|걷|달리|찍)자(?![가-힣])|ㄱㄱ|(?<![가-힣ㄱ-ㅎ])ㄱ(?=$|[\s!~.?])|갈\s*사람|어때"
 )
 _AGREE = re.compile(
     r"^(?:(?:나|난|저|전)\s*)?(?:ㅇㅇ|ㅇㅋ|콜|좋아|좋지|오케이|ok|okay|ㄱㄱ|고고|나도|갈게|가능|됨|그래|넵|네|당연|찬성|굿)",
@@ -298,7 +299,7 @@ def _names_day_and_clock(when: When | NoWhen) -> bool:
 
 
 # where one plan ends and the next begins: "…하고 ", "갔다가 ", ", ", " 그리고 "
-_CLAUSE_BREAK = re.compile(r"(?<=[가-힣])(?:고|다가|구)\s+|\s*,\s*|\s+(?:그리고|그\s*다음에?|그담에?)\s+")
+_CLAUSE_BREAK = re.compile(r"(?<=[가-힣])(?:고|다가|구)\s+|\s*[,/]\s*|\s+(?:그리고|그\s*다음에?|그담에?)\s+")
 # a clock time with a word between it and the one before ("오늘 3시 회의 5시 병원"): a plan of its own; not the
 # end of a range ("3시에서 5시까지")
 _CLOCK_AT = re.compile(r"(?:(?:오전|오후|저녁|밤|아침|점심)\s*)?\d{1,2}\s*시(?!간)")

@@ -110,7 +110,7 @@ _SLASH_DATE = re.compile(r"(?<![\d/])(?P<m>\d{1,2})/(?P<d>\d{1,2})(?![\d/])")
 # 1.5배, 3.5시간 are numbers)
 _DOT_DATE = re.compile(
     rf"(?<![\d.])(?P<m>1[0-2]|0?[1-9])\.(?P<d>3[01]|[12]\d|0?[1-9])(?![\d.])"
-    rf"(?=\s*\(?[{WEEKDAYS}](?:요일|욜|\)|\s|$)|\s*(?:오전|오후|아침|점심|저녁|밤|새벽)|\s*\d{{1,2}}\s*시(?!간)"
+    rf"(?=\s*\(?[{WEEKDAYS}](?:요일|욜|\)|\s|$)|\s*(?:[가-힣]+\s+)?(?:오전|오후|아침|점심|저녁|밤|새벽)|\s*\d{{1,2}}\s*시(?!간)"
     r"|\s*~\s*\d{1,2}\.\d{1,2}(?![\d.]))"  # or a dotted range's start: 9.10~9.12
 )
 _MONTH_REL_DAY = re.compile(r"(?P<rel>이번|다음|담|다다음)\s*달\s*(?P<d>\d{1,2})\s*일")
@@ -147,7 +147,7 @@ _ABOUT = re.compile(r"^\s*(?:쯤|경|즈음)")
 
 _WORK = re.compile(
     r"회의|미팅|수업|강의|면접|출근|스터디|병원|진료|검진|상담|브런치|아침|등교|학원|과외|세미나|발표|"
-    r"조찬|교시|조기|기말|중간고사|본사|치과|피부과|안과|소아과|내과|산부인과|접종|유치원|어린이집|이비인후과|정형외과|한의원|은행|주민센터|구청|조조|오픈|"
+    r"조회|조찬|교시|조기|기말|중간고사|본사|치과|피부과|안과|소아과|내과|산부인과|접종|유치원|어린이집|이비인후과|정형외과|한의원|은행|주민센터|구청|조조|오픈|"
     r"시험|등산|조깅|러닝|운동|헬스|요가|오전|스탠드업|스크럼|시무식|출장|교육|면담|업무|OT|오티"
 )
 _SOCIAL = re.compile(
@@ -186,8 +186,13 @@ NEXT_DAY = re.compile(_B + r"(?:그\s*)?다음\s*날")
 _DAY_BEFORE = re.compile(r"\s*(?:의\s*)?전\s*날")
 # "목욜에서 금욜 4시로 옮겼어", "15일에서 17일로", "토욜 말고 금욜로", "7시 말고 8시에": the time a plan moved
 # from, blanked so that the one it moved to is read (a clock with 에서 is a range's start: "3시에서 5시까지")
+_DAY_WORD = rf"(?:\d{{1,2}}\s*일|[{WEEKDAYS}](?:요일|욜)|내일|낼|모레|오늘)"
 _MOVED_FROM = re.compile(
-    rf"(?:\d{{1,2}}\s*일|[{WEEKDAYS}](?:요일|욜)|내일|낼|모레|오늘)\s*(?:에서|말고|대신)\s+(?=\S)"
+    rf"{_DAY_WORD}\s*(?:에서|말고|대신)\s+(?=\S)"
+    # "수요일 2시에서 금요일 오전 11시로": a day and its clock before 에서 and another day ("3시에서 5시까지" is a range)
+    rf"|{_DAY_WORD}\s*{_HOUR}\s*시(?:\s*반)?\s*에서\s+(?={_DAY_WORD})"
+    # "내일 겜 모임 말고 화요일 9시로": a day and the plan's name before 말고/대신 and another day
+    rf"|{_DAY_WORD}(?:\s+[가-힣]+){{1,2}}\s+(?:말고|대신)\s+(?={_DAY_WORD})"
     rf"|{_HOUR}\s*시(?:\s*반)?\s*(?:말고|대신)\s+"
 )
 # a plan moved: "토요일로 옮겼어", "같은 시간으로 미뤄도 돼?", "4시 반으로 밀렸어" (the day or clock time within
@@ -383,7 +388,7 @@ def _find_day(text: str, now: datetime, found: _Found) -> NoWhen | None:
         found.day_is_bare = True
         return result
     if (match := _NAMED.search(text)) and not (
-        _NAMED_AS_TOPIC.match(text, match.end())
+        (_NAMED_AS_TOPIC.match(text, match.end()) or _AROUND_DAY.match(text[match.end() :]))
         and (_RELATIVE_DAY.search(text) or _WEEKDAY.search(text) or _LATER.search(text))
     ):
         return _named_day(found, match, today)
