@@ -12,6 +12,7 @@ from insabot.eval.validation import (
     HOLDOUT_5_SHA256,
     HOLDOUT_6_SHA256,
     HOLDOUT_7_SHA256,
+    HOLDOUT_8_SHA256,
     HOLDOUT_SET,
     HOLDOUT_SET_2,
     HOLDOUT_SET_3,
@@ -19,6 +20,7 @@ from insabot.eval.validation import (
     HOLDOUT_SET_5,
     HOLDOUT_SET_6,
     HOLDOUT_SET_7,
+    HOLDOUT_SET_8,
     LABELLED_SET,
     format_register_report,
     last_ef_registers,
@@ -285,6 +287,25 @@ def test_the_seventh_holdout_is_frozen_and_apart_from_every_earlier_set():
     holdout = load_labelled(HOLDOUT_SET_7)
     assert len(holdout) == 1071 and len({r["text"] for r in holdout}) == 1071
     earlier_sets = (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3, HOLDOUT_SET_4, HOLDOUT_SET_5, HOLDOUT_SET_6)
+    earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
+    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
+
+
+def test_the_eighth_holdout_is_frozen_and_apart_from_every_earlier_set():
+    import hashlib
+
+    assert hashlib.sha256(HOLDOUT_SET_8.read_bytes()).hexdigest() == HOLDOUT_8_SHA256
+    holdout = load_labelled(HOLDOUT_SET_8)
+    assert len(holdout) == 1074 and len({r["text"] for r in holdout}) == 1074
+    earlier_sets = (
+        HOLDOUT_SET,
+        HOLDOUT_SET_2,
+        HOLDOUT_SET_3,
+        HOLDOUT_SET_4,
+        HOLDOUT_SET_5,
+        HOLDOUT_SET_6,
+        HOLDOUT_SET_7,
+    )
     earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
     assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
 
