@@ -17,12 +17,14 @@ from insabot.eval.plans import (
     FROZEN_SHA256_4,
     FROZEN_SHA256_5,
     FROZEN_SHA256_6,
+    FROZEN_SHA256_7,
     PLAN_MESSAGES,
     PLAN_MESSAGES_2,
     PLAN_MESSAGES_3,
     PLAN_MESSAGES_4,
     PLAN_MESSAGES_5,
     PLAN_MESSAGES_6,
+    PLAN_MESSAGES_7,
     format_score,
     load_plan_messages,
     main,
@@ -46,7 +48,7 @@ def test_the_set_is_the_frozen_one():
     assert hashlib.sha256(PLAN_MESSAGES.read_bytes()).hexdigest() == FROZEN_SHA256
 
 
-BLIND_SETS = [(PLAN_MESSAGES_2, FROZEN_SHA256_2, 320), (PLAN_MESSAGES_3, FROZEN_SHA256_3, 353), (PLAN_MESSAGES_4, FROZEN_SHA256_4, 374), (PLAN_MESSAGES_5, FROZEN_SHA256_5, 372), (PLAN_MESSAGES_6, FROZEN_SHA256_6, 376)]  # fmt: skip
+BLIND_SETS = [(PLAN_MESSAGES_2, FROZEN_SHA256_2, 320), (PLAN_MESSAGES_3, FROZEN_SHA256_3, 353), (PLAN_MESSAGES_4, FROZEN_SHA256_4, 374), (PLAN_MESSAGES_5, FROZEN_SHA256_5, 372), (PLAN_MESSAGES_6, FROZEN_SHA256_6, 376), (PLAN_MESSAGES_7, FROZEN_SHA256_7, 384)]  # fmt: skip
 
 
 @pytest.mark.parametrize("index", range(len(BLIND_SETS)))
