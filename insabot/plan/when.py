@@ -147,7 +147,7 @@ _ABOUT = re.compile(r"^\s*(?:쯤|경|즈음)")
 
 _WORK = re.compile(
     r"회의|미팅|수업|강의|면접|출근|스터디|병원|진료|검진|상담|브런치|아침|등교|학원|과외|세미나|발표|"
-    r"조회|조찬|교시|조기|기말|중간고사|본사|치과|피부과|안과|소아과|내과|산부인과|접종|유치원|어린이집|이비인후과|정형외과|한의원|은행|주민센터|구청|조조|오픈|"
+    r"첫차|조회|조찬|교시|조기|기말|중간고사|본사|치과|피부과|안과|소아과|내과|산부인과|접종|유치원|어린이집|이비인후과|정형외과|한의원|은행|주민센터|구청|조조|오픈|"
     r"시험|등산|조깅|러닝|운동|헬스|요가|오전|스탠드업|스크럼|시무식|출장|교육|면담|업무|OT|오티"
 )
 _SOCIAL = re.compile(
@@ -188,7 +188,7 @@ _DAY_BEFORE = re.compile(r"\s*(?:의\s*)?전\s*날")
 # from, blanked so that the one it moved to is read (a clock with 에서 is a range's start: "3시에서 5시까지")
 _DAY_WORD = rf"(?:\d{{1,2}}\s*일|[{WEEKDAYS}](?:요일|욜)|내일|낼|모레|오늘)"
 _MOVED_FROM = re.compile(
-    rf"{_DAY_WORD}\s*(?:에서|말고|대신)\s+(?=\S)"
+    rf"{_DAY_WORD}\s*(?:에서|말고|대신|(?:은|는|이|가)?\s*아니(?:고|다|라|야)\S*)\s+(?=\S)"
     # "수요일 2시에서 금요일 오전 11시로": a day and its clock before 에서 and another day ("3시에서 5시까지" is a range)
     rf"|{_DAY_WORD}\s*{_HOUR}\s*시(?:\s*반)?\s*에서\s+(?={_DAY_WORD})"
     # "내일 겜 모임 말고 화요일 9시로": a day and the plan's name before 말고/대신 and another day
@@ -391,6 +391,10 @@ def _find_day(text: str, now: datetime, found: _Found) -> NoWhen | None:
         (_NAMED_AS_TOPIC.match(text, match.end()) or _AROUND_DAY.match(text[match.end() :]))
         and (_RELATIVE_DAY.search(text) or _WEEKDAY.search(text) or _LATER.search(text))
     ):
+        if re.search(PAST_WORDS.pattern + r"\s*$", text[: match.start()]):
+            return NoWhen(
+                "past", f"지난 {match[0]}이라서 일정으로 만들지 않았어요"
+            )  # "지난주 크리스마스 파티 사진"
         return _named_day(found, match, today)
     if match := _RELATIVE_DAY.search(text):
         key = re.sub(r"\s", "", match["w"])
