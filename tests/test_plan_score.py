@@ -18,6 +18,7 @@ from insabot.eval.plans import (
     FROZEN_SHA256_5,
     FROZEN_SHA256_6,
     FROZEN_SHA256_7,
+    FROZEN_SHA256_8,
     PLAN_MESSAGES,
     PLAN_MESSAGES_2,
     PLAN_MESSAGES_3,
@@ -25,6 +26,7 @@ from insabot.eval.plans import (
     PLAN_MESSAGES_5,
     PLAN_MESSAGES_6,
     PLAN_MESSAGES_7,
+    PLAN_MESSAGES_8,
     format_score,
     load_plan_messages,
     main,
@@ -48,7 +50,7 @@ def test_the_set_is_the_frozen_one():
     assert hashlib.sha256(PLAN_MESSAGES.read_bytes()).hexdigest() == FROZEN_SHA256
 
 
-BLIND_SETS = [(PLAN_MESSAGES_2, FROZEN_SHA256_2, 320), (PLAN_MESSAGES_3, FROZEN_SHA256_3, 353), (PLAN_MESSAGES_4, FROZEN_SHA256_4, 374), (PLAN_MESSAGES_5, FROZEN_SHA256_5, 372), (PLAN_MESSAGES_6, FROZEN_SHA256_6, 376), (PLAN_MESSAGES_7, FROZEN_SHA256_7, 384)]  # fmt: skip
+BLIND_SETS = [(PLAN_MESSAGES_2, FROZEN_SHA256_2, 320), (PLAN_MESSAGES_3, FROZEN_SHA256_3, 353), (PLAN_MESSAGES_4, FROZEN_SHA256_4, 374), (PLAN_MESSAGES_5, FROZEN_SHA256_5, 372), (PLAN_MESSAGES_6, FROZEN_SHA256_6, 376), (PLAN_MESSAGES_7, FROZEN_SHA256_7, 384), (PLAN_MESSAGES_8, FROZEN_SHA256_8, 389)]  # fmt: skip
 
 
 @pytest.mark.parametrize("index", range(len(BLIND_SETS)))
