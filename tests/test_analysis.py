@@ -56,6 +56,9 @@ def test_speech_level(text, level):
 # One or more crafted texts per hard kind of issue #24; each pins what a reader hears.
 REGISTER_CASES = {
     "connective_cut": [
+        ("오늘 단수가 예정되어 있으니", "none"),  # -으니 cut
+        ("시험 끝나야", "none"),  # Kiwi's final 야 after a verb is -아야
+        ("과제 하느라고", "none"),  # -느라고 is no quotative -라고
         ("내일 비가 온다면", "none"),
         ("더 빠르게.", "none"),
         ("지금 가는 중인데 길이 막혀서", "none"),
@@ -116,6 +119,9 @@ REGISTER_CASES = {
         ("신규 회원 가입 안내", "none"),  # any other noun is a fragment
     ],
     "short_no_predicate": [
+        ("ㅇㅋㄷㅋ", "casual"),
+        ("그치", "casual"),
+        ("이제 자", "casual"),  # the imperative of 자다
         ("네.", "polite"),
         ("넵넵", "polite"),
         ("안녕하세요", "polite"),
@@ -136,6 +142,8 @@ REGISTER_CASES = {
         ("이 노래 완전 명곡이야 🎧", "casual"),  # the copula 야 Kiwi takes for a vocative
     ],
     "polite_mix": [
+        ("거래처에 물어보니 모레 도착한답니다.", "polite"),  # -ㄴ답니다
+        ("할머니가 보내주신 감 정말 맛있어요", "polite"),  # 감 after a modifier is a noun, not 가+ㅁ
         ("저는 학생입니다. 서울에 살아요.", "polite"),
         ("확인했습니다. 내일 보내 드릴게요!", "polite"),
         # a line heard without a level (a rhetorical question, 나 자신) does not mix a text that has levels
@@ -162,6 +170,7 @@ REGISTER_CASES = {
         ("그 사람 벌써 떠났더이다.", "polite"),
     ],
     "soft_endings": [
+        ("거기 분위기 좋던데", "casual"),  # -던데 closing a line is said
         ("오늘 날씨 좋죠", "polite"),
         ("진짜 맛있네요", "polite"),
         ("제가 할게요", "polite"),
@@ -172,6 +181,8 @@ REGISTER_CASES = {
         ("나 어제 아팠거든", "casual"),
     ],
     "typed_spoken": [
+        ("회의 참석 가능함니다", "polite"),
+        ("오늘 먼저 잔당", "casual"),  # typed 다
         ("다들 봤삼?", "casual"),  # a typed -삼 after a past syllable
         ("네, 알겠심더", "polite"),  # Gyeongsang 하십시오체
         ("좋은 하루 보내세영", "polite"),
