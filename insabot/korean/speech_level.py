@@ -85,13 +85,15 @@ _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+
+
+def _closed_by(*finals: int) -> str:
+    """Every Hangul syllable whose final consonant is one of jongseong numbers `finals` (4 ㄴ, 20 ㅆ)."""
+    return "".join(chr(0xAC00 + 28 * i + final) for i in range(11172 // 28) for final in finals)
+
+
 # Typed 다 (잔당, 했당, 먹는당): 당 closing a line after a syllable closed by ㄴ or ㅆ
-_TYPED_DANG = re.compile(
-    "(?<=["
-    + "".join(chr(0xAC00 + 28 * i + f) for i in range(399) for f in (4, 20))
-    + r"])당(?=[?!.~ㅋㅎㅠㅜ^\s]*$)",
-    re.MULTILINE,
-)
+_TYPED_DANG = re.compile(rf"(?<=[{_closed_by(4, 20)}])당(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 싶어 (보고 시퍼, 먹고시퍼): Kiwi knows no 시퍼
 _TYPED_SIPEO = re.compile(r"고\s?시퍼(?![가-힣])")
 # Typed 네 (킹받넹, 맛있넹): a 넹 closing a word of two or more syllables is the exclamatory -네; 넹 alone is "네".
@@ -188,7 +190,8 @@ _NOTICE_WORDS = frozenset(
 # Nouns Kiwi takes for a verb and its -ㅁ ("댓글 모음" = 모으+ㅁ): after a bare noun they close a title, not 음슴체
 _TITLE_NOUNS = frozenset({"모음", "알림", "모임", "만남", "다짐"})
 # A typed 음슴체 imperative Kiwi takes for an unknown noun ("머하셈 지금", "빨리 와삼 지금"), before an adverb
-_TYPED_SEM = re.compile(r"[하해가와봐줘보주](셈|삼)$")
+_SEM_STEMS = "하해가와봐줘보주"
+_TYPED_SEM = re.compile(rf"[{_SEM_STEMS}](셈|삼)$")
 # Connective endings (-는데, -면, -고, -서, -니까, -지만, -다면, -게 ...) close a segment cut before its sentence
 # ends, not a sentence; -라고/-다고 (quotative, "그거라고") and -ㄹ게 (promise) close one.
 _CONNECTIVE = re.compile(
@@ -198,10 +201,9 @@ _CONNECTIVE = re.compile(
 # -는지/-ㄴ지 close an embedded question ("낮잠을 오래 자서 그런 건지"), even where Kiwi tags them EF.
 _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
 # A word Kiwi does not know is a noun to it (개춥다, 사기템임, 사지마셈); its last syllable still shows the ending.
+# Two syllables are enough after a verb's stem (하삼, 주셈) or a past syllable (떴삼, 갔셈).
 _UNKNOWN_EUMSEUM = re.compile(
-    r"..(임|함|됨|짐|셈|삼)$|^[하해가와봐줘보주](셈|삼)$|["
-    + "".join(chr(0xAC00 + 28 * i + 20) for i in range(399))
-    + r"](음|셈|삼)$"
+    rf"..(임|함|됨|짐|셈|삼)$|^[{_SEM_STEMS}](셈|삼)$|[{_closed_by(20)}](음|셈|삼)$"
 )
 _UNKNOWN_BANMAL = re.compile(r"..다$")
 _CONNECTIVE_EF = re.compile(
