@@ -13,6 +13,7 @@ from insabot.eval.validation import (
     HOLDOUT_6_SHA256,
     HOLDOUT_7_SHA256,
     HOLDOUT_8_SHA256,
+    HOLDOUT_9_SHA256,
     HOLDOUT_SET,
     HOLDOUT_SET_2,
     HOLDOUT_SET_3,
@@ -21,6 +22,8 @@ from insabot.eval.validation import (
     HOLDOUT_SET_6,
     HOLDOUT_SET_7,
     HOLDOUT_SET_8,
+    HOLDOUT_SET_9,
+    HOLDOUTS,
     LABELLED_SET,
     format_register_report,
     last_ef_registers,
@@ -306,6 +309,17 @@ def test_the_eighth_holdout_is_frozen_and_apart_from_every_earlier_set():
         HOLDOUT_SET_6,
         HOLDOUT_SET_7,
     )
+    earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
+    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
+
+
+def test_the_ninth_holdout_is_frozen_and_apart_from_every_earlier_set():
+    import hashlib
+
+    assert hashlib.sha256(HOLDOUT_SET_9.read_bytes()).hexdigest() == HOLDOUT_9_SHA256
+    holdout = load_labelled(HOLDOUT_SET_9)
+    assert len(holdout) == 1086 and len({r["text"] for r in holdout}) == 1086
+    earlier_sets = [HOLDOUTS[n] for n in range(1, 9)]
     earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
     assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
 
