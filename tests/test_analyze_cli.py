@@ -16,13 +16,6 @@ from insabot.eval.validation import (
     HOLDOUT_9_SHA256,
     HOLDOUT_SET,
     HOLDOUT_SET_2,
-    HOLDOUT_SET_3,
-    HOLDOUT_SET_4,
-    HOLDOUT_SET_5,
-    HOLDOUT_SET_6,
-    HOLDOUT_SET_7,
-    HOLDOUT_SET_8,
-    HOLDOUT_SET_9,
     HOLDOUTS,
     LABELLED_SET,
     format_register_report,
@@ -239,88 +232,27 @@ def test_the_second_holdout_is_frozen_and_apart_from_both_earlier_sets():
     }
 
 
-def test_the_third_holdout_is_frozen_and_apart_from_every_earlier_set():
+# each later holdout: (its SHA-256, its size); frozen before it was first scored, apart from every earlier set
+LATER_HOLDOUTS = {
+    3: (HOLDOUT_3_SHA256, 932),
+    4: (HOLDOUT_4_SHA256, 1097),
+    5: (HOLDOUT_5_SHA256, 1038),
+    6: (HOLDOUT_6_SHA256, 1105),
+    7: (HOLDOUT_7_SHA256, 1071),
+    8: (HOLDOUT_8_SHA256, 1074),
+    9: (HOLDOUT_9_SHA256, 1086),
+}
+
+
+@pytest.mark.parametrize("number", LATER_HOLDOUTS)
+def test_each_later_holdout_is_frozen_and_apart_from_every_earlier_set(number):
     import hashlib
 
-    assert hashlib.sha256(HOLDOUT_SET_3.read_bytes()).hexdigest() == HOLDOUT_3_SHA256
-    holdout = load_labelled(HOLDOUT_SET_3)
-    assert len(holdout) == 932 and len({r["text"] for r in holdout}) == 932
-    earlier = load_labelled() + load_labelled(HOLDOUT_SET) + load_labelled(HOLDOUT_SET_2)
-    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
-
-
-def test_the_fourth_holdout_is_frozen_and_apart_from_every_earlier_set():
-    import hashlib
-
-    assert hashlib.sha256(HOLDOUT_SET_4.read_bytes()).hexdigest() == HOLDOUT_4_SHA256
-    holdout = load_labelled(HOLDOUT_SET_4)
-    assert len(holdout) == 1097 and len({r["text"] for r in holdout}) == 1097
-    earlier = load_labelled() + [
-        r for path in (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3) for r in load_labelled(path)
-    ]
-    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
-
-
-def test_the_fifth_holdout_is_frozen_and_apart_from_every_earlier_set():
-    import hashlib
-
-    assert hashlib.sha256(HOLDOUT_SET_5.read_bytes()).hexdigest() == HOLDOUT_5_SHA256
-    holdout = load_labelled(HOLDOUT_SET_5)
-    assert len(holdout) == 1038 and len({r["text"] for r in holdout}) == 1038
-    earlier_sets = (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3, HOLDOUT_SET_4)
-    earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
-    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
-
-
-def test_the_sixth_holdout_is_frozen_and_apart_from_every_earlier_set():
-    import hashlib
-
-    assert hashlib.sha256(HOLDOUT_SET_6.read_bytes()).hexdigest() == HOLDOUT_6_SHA256
-    holdout = load_labelled(HOLDOUT_SET_6)
-    assert len(holdout) == 1105 and len({r["text"] for r in holdout}) == 1105
-    earlier_sets = (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3, HOLDOUT_SET_4, HOLDOUT_SET_5)
-    earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
-    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
-
-
-def test_the_seventh_holdout_is_frozen_and_apart_from_every_earlier_set():
-    import hashlib
-
-    assert hashlib.sha256(HOLDOUT_SET_7.read_bytes()).hexdigest() == HOLDOUT_7_SHA256
-    holdout = load_labelled(HOLDOUT_SET_7)
-    assert len(holdout) == 1071 and len({r["text"] for r in holdout}) == 1071
-    earlier_sets = (HOLDOUT_SET, HOLDOUT_SET_2, HOLDOUT_SET_3, HOLDOUT_SET_4, HOLDOUT_SET_5, HOLDOUT_SET_6)
-    earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
-    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
-
-
-def test_the_eighth_holdout_is_frozen_and_apart_from_every_earlier_set():
-    import hashlib
-
-    assert hashlib.sha256(HOLDOUT_SET_8.read_bytes()).hexdigest() == HOLDOUT_8_SHA256
-    holdout = load_labelled(HOLDOUT_SET_8)
-    assert len(holdout) == 1074 and len({r["text"] for r in holdout}) == 1074
-    earlier_sets = (
-        HOLDOUT_SET,
-        HOLDOUT_SET_2,
-        HOLDOUT_SET_3,
-        HOLDOUT_SET_4,
-        HOLDOUT_SET_5,
-        HOLDOUT_SET_6,
-        HOLDOUT_SET_7,
-    )
-    earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
-    assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
-
-
-def test_the_ninth_holdout_is_frozen_and_apart_from_every_earlier_set():
-    import hashlib
-
-    assert hashlib.sha256(HOLDOUT_SET_9.read_bytes()).hexdigest() == HOLDOUT_9_SHA256
-    holdout = load_labelled(HOLDOUT_SET_9)
-    assert len(holdout) == 1086 and len({r["text"] for r in holdout}) == 1086
-    earlier_sets = [HOLDOUTS[n] for n in range(1, 9)]
-    earlier = load_labelled() + [r for path in earlier_sets for r in load_labelled(path)]
+    sha256, size = LATER_HOLDOUTS[number]
+    assert hashlib.sha256(HOLDOUTS[number].read_bytes()).hexdigest() == sha256
+    holdout = load_labelled(HOLDOUTS[number])
+    assert len(holdout) == size and len({r["text"] for r in holdout}) == size
+    earlier = load_labelled() + [r for n in range(1, number) for r in load_labelled(HOLDOUTS[n])]
     assert not {r["text"] for r in holdout} & {r["text"] for r in earlier}
 
 
