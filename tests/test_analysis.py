@@ -117,6 +117,10 @@ REGISTER_CASES = {
         ("문의드려요. 문제는 알림 누락.", "polite"),  # a -ㅁ noun inside a noun phrase is no 음슴체
         ("준비물: 수건, 담요.", "none"),  # 담요 is a noun, not 요
         ("신규 회원 가입 안내", "none"),  # any other noun is a fragment
+        (
+            "메일 드렸습니다. 회식 장소 건.",
+            "polite",
+        ),  # the noun 건 (件) closing a memo line, not -건 (round 7)
     ],
     "short_no_predicate": [
         ("ㅇㅋㄷㅋ", "casual"),
@@ -138,6 +142,8 @@ REGISTER_CASES = {
         ("음 네", "polite"),
         ("네, 선생님.", "polite"),  # 네 and an honorific address
         ("헐 ㄷㄷ", "none"),  # a shiver, not an answer
+        ("아뇨, 아뇨", "polite"),  # a polite word said twice (round 7)
+        ("어쩔티비", "casual"),
         ("다음 주 휴강이래 ㅋㅋ", "casual"),  # the hearsay 이래 Kiwi takes for a noun
         ("이 노래 완전 명곡이야 🎧", "casual"),  # the copula 야 Kiwi takes for a vocative
     ],
@@ -167,6 +173,7 @@ REGISTER_CASES = {
         ("그대를 기다리겠소. 꼭 돌아오리다.", "polite"),
         ("삼가 아뢰옵니다.", "polite"),
         ("참 고운 날이구려.", "polite"),
+        ("이 추위에 등산이라니, 참 부지런하구려.", "polite"),  # an exclamation before its comment (round 7)
         ("그 사람 벌써 떠났더이다.", "polite"),
     ],
     "soft_endings": [
@@ -179,12 +186,17 @@ REGISTER_CASES = {
         ("그거 내가 할게", "casual"),
         ("거기 진짜 좋더라", "casual"),
         ("나 어제 아팠거든", "casual"),
+        # an inverted quotative after the clause it completes has no level of its own (round 7)
+        ("말씀드렸잖아요, 저 내일 반차라고.", "polite"),
+        ("내가 말했잖아, 나 내일 반차라고.", "casual"),
     ],
     "typed_spoken": [
         ("회의 참석 가능함니다", "polite"),
         ("오늘 먼저 잔당", "casual"),  # typed 다
         ("다들 봤삼?", "casual"),  # a typed -삼 after a past syllable
         ("네, 알겠심더", "polite"),  # Gyeongsang 하십시오체
+        ("어데 가는교?", "polite"),  # the Gyeongsang polite question (round 7)
+        ("밥은 묵었능교", "polite"),
         ("좋은 하루 보내세영", "polite"),
         ("ㄱㅊㄱㅊ", "casual"),
         ("글쎄다", "casual"),

@@ -84,6 +84,8 @@ _TYPED_YONG = re.compile(
 _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
+# The Gyeongsang polite question (진지 자셨능교?, 어데 가는교?): Kiwi reads 는+교 as a modifier and a noun.
+_NEUNGYO = re.compile(r"(?<=[가-힣])(?:능교|는교|닝교)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
 
@@ -261,6 +263,8 @@ _CASUAL_WORDS = frozenset(
             "잠깐",
             "잠깐만",
             "잘자",
+            "어쩔",
+            "어쩔티비",
             "야",
             "콜",
         ),
@@ -423,6 +427,8 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
         return "none", None
     if _titled(content):
         return "none", None
+    if form == "건" and before is not None and before.tag == "VCP" and not asked:
+        return "none", None  # "3분기 매출 보고 건.": the noun 건 (件) closing a memo line, not the ending -건
     hearsay = form == "던데" and len(content) >= 3 and before.form == "하" and content[-3].form.endswith("고")
     if hearsay and not (after and after[0].form.startswith(".")):
         return (
@@ -555,7 +561,11 @@ def bare_register(text: str) -> str:
     word = "".join(words)
     if not word:
         return "none"
-    if word in _POLITE_WORDS or (len(words) == 2 and words[0] in _POLITE_WORDS and words[1].endswith("님")):
+    if (
+        word in _POLITE_WORDS
+        or _repeats_one_of("".join(words[:2]), _POLITE_WORDS)  # 아뇨 아뇨, 넵넵넵
+        or (len(words) == 2 and words[0] in _POLITE_WORDS and words[1].endswith("님"))
+    ):
         return "polite"  # 네., 넵넵, "네, 어머님."
     if (
         word in _CASUAL_WORDS
@@ -598,7 +608,7 @@ def _typed_endings(line: str) -> str:
     line = _TYPED_NENG.sub("네", _TYPED_JWO.sub("줘", _TYPED_SIPEO.sub("고 싶어", line)))
     line = _IMDEO.sub("입니다", _SIMDEO.sub("습니다", _TYPED_DANG.sub("다", line)))
     line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
-    return _TYPED_YEO.sub("요", line)
+    return _NEUNGYO.sub("나요", _TYPED_YEO.sub("요", line))
 
 
 @functools.cache
@@ -623,12 +633,15 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                 if _QUOTATIVE.match(following):  # an unquoted quotation: not the speaker's voice
                     result.append(SentenceLevel(sentence.text, "none", None, "none"))
                     continue
-                result.extend(_comma_clauses(line, sentence.tokens))
+                clauses = _comma_clauses(line, sentence.tokens)
+                result.extend(clauses)
                 tokens = list(sentence.tokens)
                 if following and all(t.tag in _TRANSPARENT for t in sentences[index + 1].tokens):
                     # a tail Kiwi split off ("알바 끝!!🙌") still trails this sentence
                     tokens += sentences[index + 1].tokens
                 level, ending = classify_tokens(tokens)
+                if clauses and ending in _INVERTED_QUOTE:
+                    level, ending = "none", None
                 if len(sentence.text) <= _SHORT_LINE:
                     word = _NOT_WORD.sub("", sentence.text)
                     if word in _POLITE_WORDS or word in _CASUAL_WORDS:  # 넵넵 is no 하십시오체 to Kiwi's eyes
@@ -642,6 +655,13 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
         yield result
 
 
+# An exclamation that introduces the comment after its comma ("오늘도 야근이라니, 이 몸은 슬프오"): no voice of its own.
+_EXCLAIMED = frozenset({"다니", "라니", "이라니"})
+# A quotative closing a sentence whose comma clause spoke first ("말씀드렸잖아요, 저 목요일에 휴가라고."): the
+# complement of that clause, inverted, with no level of its own.
+_INVERTED_QUOTE = frozenset({"라고", "이라고", "다고"})
+
+
 def _comma_clauses(line: str, tokens) -> list[SentenceLevel]:
     """Clauses closed before a comma inside one sentence, with their own level ("알겠어, 그럼 내일 봬요.",
     "잠깐만요, 이거 내 거 아니야?"): a second voice Kiwi does not split off. Clauses with no level (a connective,
@@ -650,7 +670,7 @@ def _comma_clauses(line: str, tokens) -> list[SentenceLevel]:
     for index, token in enumerate(tokens):
         if token.tag == "SP" and token.form == "," and index > start:
             level, ending = classify_tokens(tokens[start:index])
-            if level != "none":
+            if level != "none" and ending not in _EXCLAIMED:
                 text = line[tokens[start].start : token.start]
                 clauses.append(SentenceLevel(text, level, ending, level_register(level)))
             start = index + 1
