@@ -43,9 +43,10 @@ SHIPPED_FILES = ("adapter_config.json", "adapter_model.safetensors", "chat_templ
 RUN_FILES = ("README.md", "config.yaml", "data.json", "metrics.jsonl", "loss.png")
 
 
-def export_adapter(run_dir: str, out: Path) -> Path:
+def export_adapter(run_dir: str, out: Path, weights_dtype: str = "float32") -> Path:
     """A compact, shippable copy of a run: the LoRA weights and config, the chat template, the model card,
-    metrics and loss plot — no tokenizer (the base model's own is used) and no checkpoints."""
+    metrics and loss plot — no tokenizer (the base model's own is used) and no checkpoints. `weights_dtype`
+    "bfloat16" halves the weights file (PEFT loads them back into the base's dtype)."""
     import shutil
 
     run = Path(run_dir)
@@ -57,6 +58,8 @@ def export_adapter(run_dir: str, out: Path) -> Path:
         for name in RUN_FILES:
             if (run / name).exists():
                 shutil.copy2(run / name, staging / name)
+        if weights_dtype != "float32":
+            _cast_weights(staging / "adapter_model.safetensors", weights_dtype)
         card = staging / "README.md"
         if card.exists():  # the card's usage line should name where the adapter now lives
             card.write_text(
@@ -67,3 +70,15 @@ def export_adapter(run_dir: str, out: Path) -> Path:
         config["base_model_name_or_path"] = base_model_of(run_dir)  # the alias, not this machine's cache path
         (staging / "adapter_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     return out
+
+
+def _cast_weights(path: Path, dtype: str) -> None:
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    target = getattr(torch, dtype)
+    tensors = {
+        name: tensor.to(target) if tensor.is_floating_point() else tensor
+        for name, tensor in load_file(path).items()
+    }
+    save_file(tensors, path, metadata={"format": "pt"})

@@ -174,6 +174,12 @@ def _add_export_command(commands: argparse._SubParsersAction) -> None:
         help="write a compact shippable adapter (weights, config, chat template, card, metrics, plot)",
     )
     export.add_argument("--base", default=None, help="base model (default: the one recorded in the run)")
+    export.add_argument(
+        "--weights-dtype",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="with --adapter: store the LoRA weights in this dtype (bfloat16 halves the file)",
+    )
     export.set_defaults(handler=_export)
 
 
@@ -611,7 +617,7 @@ def _export(args: argparse.Namespace) -> int:
         export_merged(args.run, out, args.base)
         print(f"merged model written to {out}")
     else:
-        export_adapter(args.run, out)
+        export_adapter(args.run, out, args.weights_dtype)
         print(f"adapter written to {out}")
     return 0
 

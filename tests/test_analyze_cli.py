@@ -14,6 +14,7 @@ from insabot.eval.validation import (
     HOLDOUT_7_SHA256,
     HOLDOUT_8_SHA256,
     HOLDOUT_9_SHA256,
+    HOLDOUT_10_SHA256,
     HOLDOUT_SET,
     HOLDOUT_SET_2,
     HOLDOUTS,
@@ -241,6 +242,7 @@ LATER_HOLDOUTS = {
     7: (HOLDOUT_7_SHA256, 1071),
     8: (HOLDOUT_8_SHA256, 1074),
     9: (HOLDOUT_9_SHA256, 1086),
+    10: (HOLDOUT_10_SHA256, 1046),
 }
 
 

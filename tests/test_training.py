@@ -568,3 +568,30 @@ def test_shippable_adapter_export_loads_and_names_its_base(tiny_dir, tiny_data, 
     with torch.no_grad():
         torch.testing.assert_close(shipped.model(ids).logits, with_run.model(ids).logits)
     assert main(["export", str(run), "--adapter", str(out)]) == 2  # never overwrites
+
+
+def test_bfloat16_adapter_export_halves_the_weights_and_loads_back(tiny_dir, tiny_data, tmp_path):
+    from safetensors.torch import load_file
+
+    from insabot.cli import main
+
+    run = train_module.train(tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=2), progress=False)
+    full, half = tmp_path / "fp32", tmp_path / "bf16"
+    assert main(["export", str(run), "--adapter", str(full)]) == 0
+    assert main(["export", str(run), "--adapter", str(half), "--weights-dtype", "bfloat16"]) == 0
+    full_weights = load_file(full / "adapter_model.safetensors")
+    half_weights = load_file(half / "adapter_model.safetensors")
+    assert full_weights.keys() == half_weights.keys()
+    for name, tensor in full_weights.items():
+        assert half_weights[name].dtype == torch.bfloat16, name
+        assert torch.equal(half_weights[name], tensor.to(torch.bfloat16)), name
+    weights_file = "adapter_model.safetensors"
+    assert (half / weights_file).stat().st_size < 0.6 * (full / weights_file).stat().st_size
+    from insabot.config import ModelConfig
+    from insabot.models.loading import load
+
+    shipped = load(
+        ModelConfig(base_model=str(tiny_dir), adapter=str(half), dtype="float32", weights="native"),
+        device="cpu",
+    )
+    assert shipped.model.dtype == torch.float32  # the bf16 weights load into the fp32 model
