@@ -175,6 +175,11 @@ REGISTER_CASES = {
         ("참 고운 날이구려.", "polite"),
         ("이 추위에 등산이라니, 참 부지런하구려.", "polite"),  # an exclamation before its comment (round 7)
         ("그 사람 벌써 떠났더이다.", "polite"),
+        ("어찌 그리 하시나이까?", "polite"),  # round 8
+        ("그 은혜를 어찌 잊으리오.", "polite"),
+        ("김 군, 여기 와서 앉게.", "casual"),  # 하게체 closed by a full stop: an elder's 반말
+        ("거기 잠깐 기다려 보시게.", "casual"),
+        ("먼저 식사하시게", "none"),  # without one, -게 of purpose
     ],
     "soft_endings": [
         ("거기 분위기 좋던데", "casual"),  # -던데 closing a line is said
@@ -197,6 +202,23 @@ REGISTER_CASES = {
         ("네, 알겠심더", "polite"),  # Gyeongsang 하십시오체
         ("어데 가는교?", "polite"),  # the Gyeongsang polite question (round 7)
         ("밥은 묵었능교", "polite"),
+        # regional endings written as the standard ending of the same level (round 8)
+        ("올해 귤 농사 잘 됐수다. 한 상자 보내쿠다.", "polite"),  # Jeju
+        ("언제 서울서 왔수꽈?", "polite"),
+        ("혼저 옵서, 날 추운디", "polite"),  # 옵서; -는디 is a cut -는데
+        ("어제 가 봤는디", "none"),
+        ("밥은 잡샀어예?", "polite"),  # Gyeongsang 예
+        ("내일 내려갈게예.", "polite"),
+        ("고맙데이 ^^", "casual"),
+        ("니 말이 맞제.", "casual"),
+        ('할배가 "밥 묵었나" 카더라.', "casual"),  # the quotative 카다
+        ("빨리 들어가 쉬어라잉", "casual"),  # Jeolla 잉
+        ("친구랑 카페에서 수다", "none"),  # the noun 수다 keeps its reading
+        ("발렌타인데이", "none"),
+        ("선배님 먼저 퇴근하겠읍니다", "polite"),  # the pre-1988 spelling
+        ("택배 언제 오남요?", "polite"),
+        ("그려.", "casual"),
+        ("밥 잘 챙겨 먹어라 ♡", "casual"),  # -어라 closes a sentence, even where Kiwi says EC
         ("좋은 하루 보내세영", "polite"),
         ("ㄱㅊㄱㅊ", "casual"),
         ("글쎄다", "casual"),

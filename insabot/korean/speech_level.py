@@ -84,8 +84,6 @@ _TYPED_YONG = re.compile(
 _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
-# The Gyeongsang polite question (진지 자셨능교?, 어데 가는교?): Kiwi reads 는+교 as a modifier and a noun.
-_NEUNGYO = re.compile(r"(?<=[가-힣])(?:능교|는교|닝교)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
 
@@ -93,6 +91,34 @@ def _closed_by(*finals: int) -> str:
     """Every Hangul syllable whose final consonant is one of jongseong numbers `finals` (4 ㄴ, 20 ㅆ)."""
     return "".join(chr(0xAC00 + 28 * i + final) for i in range(11172 // 28) for final in finals)
 
+
+# A sentence's end: the line's, or punctuation and a space before the next sentence ("잘 됐수다. 한 상자 보내쿠다.")
+_LINE_END = r"(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$|[?!.]+\s)"
+# Regional endings Kiwi does not know (it reads 가는교 as a modifier and a noun, 달았수다 as 수+이+다), written as the
+# standard ending of the same level. Only where they close a line, and only after the syllables they follow, so
+# nouns (문제, 발렌타인데이, 친구랑 수다, 옵서버) keep their own reading.
+_REGIONAL = tuple(
+    (re.compile(pattern, re.MULTILINE), standard)
+    for pattern, standard in (
+        # Gyeongsang: the polite question 능교 and polite 예; 반말 데이, 제 and the quotative 카다 (= 하다)
+        (rf"(?<=[가-힣])(?:능교|는교|닝교){_LINE_END}", "나요"),  # 진지 자셨능교?, 어데 가는교?
+        (rf"(?<=[어아게세지데라])예{_LINE_END}", "요"),  # 오셨어예?, 내려갈게예, 몇 분이세예
+        (rf"(?<=[맙았었였했겠])데이{_LINE_END}", "다"),  # 고맙데이
+        (rf"(?<=[맞되하렇았었였했겠])제{_LINE_END}", "지"),  # 할매 말이 맞제, 안 되제
+        (rf"카더라{_LINE_END}", "하더라"),  # 할매가 "…" 카더라
+        # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
+        (rf"(?<=[가-힣])수다{_LINE_END}", "습니다"),  # 올해 잘 됐수다
+        (rf"(?<=[가-힣])(?:수꽈|우꽈|수광){_LINE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
+        (rf"(?<=[가-힣])쿠다{_LINE_END}", "겠습니다"),  # 한 상자 보내쿠다
+        (r"옵서예?(?=[\s,?!.~]|$)", "오세요"),  # 혼저 옵서
+        # Jeolla: the tail 잉 says nothing; -는디 is -는데 (a cut connective), -텐께 is -테니까
+        (rf"(?<=[라어아지제게네])잉{_LINE_END}", ""),  # 어여 들어가 쉬어라잉
+        (rf"(?<=[는은운던])디{_LINE_END}", "데"),  # 내가 직접 가 봤는디
+        (rf"텐께{_LINE_END}", "테니까"),  # 그라믄 내가 갈 텐께
+        # typed: 남요 for 나요 (배송 언제 오남요?)
+        (rf"(?<=[가-힣])남요{_LINE_END}", "나요"),
+    )
+)
 
 # Typed 다 (잔당, 했당, 먹는당): 당 closing a line after a syllable closed by ㄴ or ㅆ
 _TYPED_DANG = re.compile(rf"(?<=[{_closed_by(4, 20)}])당(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
@@ -265,6 +291,7 @@ _CASUAL_WORDS = frozenset(
             "잘자",
             "어쩔",
             "어쩔티비",
+            "그려",
             "야",
             "콜",
         ),
@@ -331,6 +358,8 @@ def ending_level(form: str, tag: str) -> str:
             (
                 "ㅂ니다",
                 "습니다",
+                "읍니다",  # the pre-1988 spelling (보겠읍니다)
+                "읍니까",
                 "슴니다",
                 "ㅂ니까",
                 "습니까",
@@ -346,10 +375,23 @@ def ending_level(form: str, tag: str) -> str:
     ):
         return "hapsyo"
     # 하오체 (가시오, 그렇소, 좋구려) and the archaic retrospective -습디다/-ㅂ디다.
-    if form.endswith(("옵니다", "옵니까", "나이다", "소서")) or form == "니다":
+    if form.endswith(("옵니다", "옵니까", "나이다", "나이까", "소서")) or form == "니다":
         return "hapsyo"  # archaic 하십시오체: 아뢰옵니다, 되었사옵니다, 비나이다, 하소서; Kiwi's 빌+옵+니다
     if form in ("오", "소", "우", "이소", "으이소") or form.endswith(
-        ("구려", "리다", "리까", "습디다", "ㅂ디다", "습디까", "ㅂ디까", "더이다", "라오", "다오", "소이다")
+        (
+            "구려",
+            "리다",
+            "리까",
+            "리오",
+            "습디다",
+            "ㅂ디다",
+            "습디까",
+            "ㅂ디까",
+            "더이다",
+            "라오",
+            "다오",
+            "소이다",
+        )
     ):
         # 하오체 (가시오, 그렇소, 않는구려, 갚으리다, 광고라오, 놀랐다오, 올렸소이다), archaic -습디다, -더이다; Kiwi
         # reads the imperative 가져다오 as 달+오, so its 다오 is the 하오체 one
@@ -371,8 +413,8 @@ def _ending_of(token, after) -> str:
     level = ending_level(form, token.tag)
     if level in POLITE:
         return level  # 바빠서요, 그렇소: 요 and 하오체 endings carry their level even where Kiwi says EC
-    if _FINAL_EC.search(form):
-        return level  # 그거라고, 할게, 가려고: these close a sentence
+    if _FINAL_EC.search(form) or form.endswith(("어라", "아라", "여라", "거라")):
+        return level  # 그거라고, 할게, 가려고, 잘 챙겨 먹어라: these close a sentence
     if token.tag == "EC":
         connective = _CONNECTIVE.search(form)
     else:  # Kiwi also calls a cut connective EF when a full stop follows ("나 자신을 위해서.", "갈 건데.")
@@ -400,10 +442,12 @@ def _chat_tail(after) -> bool:
     return any(t.tag in ("SW", "W_EMOJI") or _CHAT_TAIL.match(t.form) for t in after)
 
 
-def _cut_purpose_or_reason(form: str, tag: str, before) -> bool:
+def _cut_purpose_or_reason(form: str, tag: str, before, stopped: bool) -> bool:
     """Endings Kiwi calls final that end a cut clause when nothing asks: -게 of purpose ("감기가 빨리 낫게", "먼저
     식사하시게"; asked, "뭐 하게?" is 반말) and -니 after 보다 ("주소가 복잡하다 보니", "조회를 해 보니"; "먹었니" asks)."""
     if tag == "EF" and form == "게":
+        if stopped and (before.tag.startswith(("VV", "VX")) or before.form in ("시", "으시")):
+            return False  # 하게체 closed by a full stop ("이리 와서 앉게.", "들어 보시게."): an elder's 반말
         # after 었/겠 it is the riddle's -게 ("뭐 먹었게.", 반말); after the honorific 시 still purpose
         return before.tag != "EP" or before.form in ("시", "으시")
     if tag == "EF" and form == "야" and before.tag in ("VV", "VA"):
@@ -423,7 +467,8 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     after = tokens[tokens.index(last) + 1 :]
     before = content[-2] if len(content) > 1 else None
     asked = any("?" in t.form for t in after)
-    if not asked and before is not None and _cut_purpose_or_reason(form, tag, before):
+    stopped = bool(after) and after[0].form.startswith(".")
+    if not asked and before is not None and _cut_purpose_or_reason(form, tag, before, stopped):
         return "none", None
     if _titled(content):
         return "none", None
@@ -608,7 +653,10 @@ def _typed_endings(line: str) -> str:
     line = _TYPED_NENG.sub("네", _TYPED_JWO.sub("줘", _TYPED_SIPEO.sub("고 싶어", line)))
     line = _IMDEO.sub("입니다", _SIMDEO.sub("습니다", _TYPED_DANG.sub("다", line)))
     line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
-    return _NEUNGYO.sub("나요", _TYPED_YEO.sub("요", line))
+    line = _TYPED_YEO.sub("요", line)
+    for pattern, standard in _REGIONAL:  # in order: 쉬어라잉 loses 잉 before 맞제잉's 제 is read
+        line = pattern.sub(standard, line)
+    return line
 
 
 @functools.cache
