@@ -363,3 +363,12 @@ def test_fluency_ranks_natural_chat_above_word_salad_and_non_words():
     )
     assert natural.fluency > -4.5 > salad.fluency > -6 > non_words.fluency
     assert too_short.fluency is None and too_short.as_dict()["fluency"] is None
+
+
+def test_hangul_syllable_arithmetic():
+    from insabot.korean.hangul import NIEUN, RIEUL, SSANGSIOT, final_consonant, syllables_closed_by
+
+    closed = syllables_closed_by(NIEUN, SSANGSIOT)
+    assert {"잔", "했", "갔"} <= set(closed) and not {"가", "갈", "당"} & set(closed)
+    assert len(syllables_closed_by(RIEUL)) == 11172 // 28
+    assert [final_consonant(s) for s in "갈가했a"] == [RIEUL, 0, SSANGSIOT, None]

@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from insabot.korean.hangul import NIEUN, SSANGSIOT, syllables_closed_by
+
 # Stable machine labels (documented in the README); Korean display names come from LEVEL_NAMES.
 LEVELS = ("banmal", "haeyo", "hapsyo", "hao", "eumseum", "none")
 LEVEL_NAMES = {
@@ -87,11 +89,6 @@ _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])�
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
 
-def _closed_by(*finals: int) -> str:
-    """Every Hangul syllable whose final consonant is one of jongseong numbers `finals` (4 ㄴ, 20 ㅆ)."""
-    return "".join(chr(0xAC00 + 28 * i + final) for i in range(11172 // 28) for final in finals)
-
-
 # A sentence's end: the line's, or punctuation and a space before the next sentence ("잘 됐수다. 한 상자 보내쿠다.")
 _LINE_END = r"(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$|[?!.]+\s)"
 # Regional endings Kiwi does not know (it reads 가는교 as a modifier and a noun, 달았수다 as 수+이+다), written as the
@@ -121,7 +118,9 @@ _REGIONAL = tuple(
 )
 
 # Typed 다 (잔당, 했당, 먹는당): 당 closing a line after a syllable closed by ㄴ or ㅆ
-_TYPED_DANG = re.compile(rf"(?<=[{_closed_by(4, 20)}])당(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+_TYPED_DANG = re.compile(
+    rf"(?<=[{syllables_closed_by(NIEUN, SSANGSIOT)}])당(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE
+)
 # Typed 싶어 (보고 시퍼, 먹고시퍼): Kiwi knows no 시퍼
 _TYPED_SIPEO = re.compile(r"고\s?시퍼(?![가-힣])")
 # Typed 네 (킹받넹, 맛있넹): a 넹 closing a word of two or more syllables is the exclamatory -네; 넹 alone is "네".
@@ -231,7 +230,7 @@ _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
 # A word Kiwi does not know is a noun to it (개춥다, 사기템임, 사지마셈); its last syllable still shows the ending.
 # Two syllables are enough after a verb's stem (하삼, 주셈) or a past syllable (떴삼, 갔셈).
 _UNKNOWN_EUMSEUM = re.compile(
-    rf"..(임|함|됨|짐|셈|삼)$|^[{_SEM_STEMS}](셈|삼)$|[{_closed_by(20)}](음|셈|삼)$"
+    rf"..(임|함|됨|짐|셈|삼)$|^[{_SEM_STEMS}](셈|삼)$|[{syllables_closed_by(SSANGSIOT)}](음|셈|삼)$"
 )
 _UNKNOWN_BANMAL = re.compile(r"..다$")
 _CONNECTIVE_EF = re.compile(
@@ -345,6 +344,10 @@ class SentenceLevel:
     """polite | casual | none: what a reader hears in this sentence (네 → polite, 응 → casual)."""
 
 
+# 하십시오체 endings, in compatibility-jamo spelling (읍니다: the pre-1988 spelling of 습니다)
+_HAPSYO = re.compile(r"(?:[ㅂ습슴ㅁ답랍읍]니다|[ㅂ습슴답랍읍]니까|십시오|ㅂ시오|[ㅂ읍]시다)$")
+
+
 def ending_level(form: str, tag: str) -> str:
     """Level of a closing ending morpheme (EF/EC/ETN), in compatibility-jamo spelling."""
     if form in ("음", "ㅁ"):
@@ -352,27 +355,8 @@ def ending_level(form: str, tag: str) -> str:
     if tag == "ETN":
         return "none"  # -기 names an act ("식기 전에"), it closes nothing
     # Only the ㅂ/습 forms: a bare -니까 is the casual connective ("있으니까"), not 하십시오체. 했슴다/감사함다 are
-    # the spoken 하십시오체 of 했습니다/감사합니다.
-    if (
-        form.endswith(
-            (
-                "ㅂ니다",
-                "습니다",
-                "읍니다",  # the pre-1988 spelling (보겠읍니다)
-                "읍니까",
-                "슴니다",
-                "ㅂ니까",
-                "습니까",
-                "슴니까",
-                "십시오",
-                "ㅂ시오",
-                "ㅂ시다",
-                "읍시다",
-            )
-        )
-        or form in ("슴다", "ㅁ다", "ㅂ죠")
-        or form.endswith(("답니다", "랍니다", "답니까", "랍니까", "ㅁ니다"))
-    ):
+    # the spoken 하십시오체 of 했습니다/감사합니다; -ㄴ답니다/-랍니다 report (도착한답니다), 함니다 is typed.
+    if _HAPSYO.search(form) or form in ("슴다", "ㅁ다", "ㅂ죠"):
         return "hapsyo"
     # 하오체 (가시오, 그렇소, 좋구려) and the archaic retrospective -습디다/-ㅂ디다.
     if form.endswith(("옵니다", "옵니까", "나이다", "나이까", "소서")) or form == "니다":

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from insabot.korean.hangul import NIEUN, NO_FINAL, RIEUL, SSANGSIOT, final_consonant, syllables_closed_by
 from insabot.plan.when import (
     NEXT_DAY,
     PAST_WORDS,
@@ -29,12 +30,6 @@ from insabot.plan.when import (
     resolve,
     without_moved_from,
 )
-
-
-def _closed_by(final: int) -> str:
-    """Every Hangul syllable whose final consonant is jongseong number `final` (0 none, 4 ㄴ, 8 ㄹ, 20 ㅆ)."""
-    return "".join(chr(0xAC00 + 28 * i + final) for i in range(11172 // 28))
-
 
 _PLAN = re.compile(
     r"보자|볼래|볼까|봐요|(?<![가-힣])봐(?=[\s~!.ㅎㅋ^]|$)|봬|뵐게|갈게|까지\s*(?:와|올)|가능해|뵈요|뵙|만나|만날|갈래|가자|갈까|갈 ?사람|가실|갑시다|올래|올 ?사람|할래|하자|할까|"
@@ -90,9 +85,9 @@ _OTHERS = (
 )
 _THEIR_NEWS = re.compile(
     rf"^(?:우리\s*)?(?:(?:사촌|친|큰|작은|막내)?(?:{_OTHERS})(?:은|는|도|네)?\s+)+"
-    rf"(?=.*(?:이|시|(?<!오)(?![군반현근연])[{_closed_by(4)}]|[{_closed_by(20)}])(?:래|대)(?=$|[\s~!.?,ㅋㅎㅠ])"
+    rf"(?=.*(?:이|시|(?<!오)(?![군반현근연])[{syllables_closed_by(NIEUN)}]|[{syllables_closed_by(SSANGSIOT)}])(?:래|대)(?=$|[\s~!.?,ㅋㅎㅠ])"
     # a noun's 이래 after a vowel, contracted ("복귀래"), not 그래/저래
-    rf"|.*(?![그저])[{_closed_by(0)}]래(?=$|[\s~!.?,ㅋㅎㅠ]))"
+    rf"|.*(?![그저])[{syllables_closed_by(NO_FINAL)}]래(?=$|[\s~!.?,ㅋㅎㅠ]))"
 )
 # (not "나 혼자": left out; not 우리 before kin, "우리 언니": mine, not us)
 _ME = re.compile(
@@ -116,7 +111,7 @@ WISHED_NOTE = "바람이나 '시간 되면' 같은 말이라서 일정으로 만
 # A past tense with a day that says nothing of past or future ("토요일에 갔던 카페") is a memory, not a plan;
 # a settled plan is told in the past tense too ("7시로 예약했어", "만나기로 했어"), and those stay plans.
 # a syllable closed by ㅆ (했, 갔, 맞췄, 붙었 …) but 있 (is) and 겠 (will), before an ending; 갔다가 is "and then"
-_PAST_SYLLABLES = _closed_by(20).replace("있", "").replace("겠", "")
+_PAST_SYLLABLES = syllables_closed_by(SSANGSIOT).replace("있", "").replace("겠", "")
 _PAST_TENSE = re.compile(
     rf"[{_PAST_SYLLABLES}](?!으면)(?:어|던|다(?!가)|지|잖|는데|네|음|고|죠|요|니)|(?<![가-힣])(?:간|본|먹은|찍은)\s|끝냄|끝남|다녀옴"
 )
@@ -222,7 +217,7 @@ class PlanResult:
 def is_plan(text: str) -> bool:
     """The message proposes, asks about, settles or announces something to do at some time."""
     return bool(_PLAN.search(text) or _WILL_GO.search(text)) or any(
-        _ends_in_rieul(m["s"]) for m in _WILL.finditer(text)
+        final_consonant(m["s"]) == RIEUL for m in _WILL.finditer(text)
     )
 
 
@@ -230,12 +225,8 @@ def _promised_at_a_time(text: str, when: When | NoWhen) -> bool:
     return (
         isinstance(when, When)
         and not when.all_day
-        and any(_ends_in_rieul(m["s"]) for m in _PROMISE.finditer(text))
+        and any(final_consonant(m["s"]) == RIEUL for m in _PROMISE.finditer(text))
     )
-
-
-def _ends_in_rieul(syllable: str) -> bool:
-    return (ord(syllable) - 0xAC00) % 28 == 8
 
 
 def _not_a_plan(text: str) -> str | None:
