@@ -15,6 +15,7 @@ from insabot.eval.validation import (
     HOLDOUT_8_SHA256,
     HOLDOUT_9_SHA256,
     HOLDOUT_10_SHA256,
+    HOLDOUT_11_SHA256,
     HOLDOUT_SET,
     HOLDOUT_SET_2,
     HOLDOUTS,
@@ -243,6 +244,7 @@ LATER_HOLDOUTS = {
     8: (HOLDOUT_8_SHA256, 1074),
     9: (HOLDOUT_9_SHA256, 1086),
     10: (HOLDOUT_10_SHA256, 1046),
+    11: (HOLDOUT_11_SHA256, 1056),
 }
 
 
