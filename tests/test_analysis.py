@@ -144,6 +144,11 @@ REGISTER_CASES = {
         ("헐 ㄷㄷ", "none"),  # a shiver, not an answer
         ("아뇨, 아뇨", "polite"),  # a polite word said twice (round 7)
         ("어쩔티비", "casual"),
+        ("예, 어르신.", "polite"),  # round 9
+        ("그럼.", "casual"),
+        ("노노.", "casual"),
+        ("당근!", "casual"),
+        ("수고~", "casual"),
         ("다음 주 휴강이래 ㅋㅋ", "casual"),  # the hearsay 이래 Kiwi takes for a noun
         ("이 노래 완전 명곡이야 🎧", "casual"),  # the copula 야 Kiwi takes for a vocative
     ],
@@ -177,6 +182,9 @@ REGISTER_CASES = {
         ("그 사람 벌써 떠났더이다.", "polite"),
         ("어찌 그리 하시나이까?", "polite"),  # round 8
         ("그 은혜를 어찌 잊으리오.", "polite"),
+        ("오늘은 어디 다녀왔수?", "polite"),  # 하오체 -수 (round 9)
+        ("알립니다. 내일 오전부터 단수가 되오니", "polite"),  # the archaic connective -오니 has no level
+        ("공사가 있사오니", "none"),
         ("김 군, 여기 와서 앉게.", "casual"),  # 하게체 closed by a full stop: an elder's 반말
         ("거기 잠깐 기다려 보시게.", "casual"),
         ("먼저 식사하시게", "none"),  # without one, -게 of purpose
@@ -219,6 +227,10 @@ REGISTER_CASES = {
         ("택배 언제 오남요?", "polite"),
         ("그려.", "casual"),
         ("밥 잘 챙겨 먹어라 ♡", "casual"),  # -어라 closes a sentence, even where Kiwi says EC
+        ("뭐 드릴까예?", "polite"),  # round 9
+        ("많이 무라 마이 묵으래이.", "casual"),
+        ("저 내일 수업 빠질게염", "polite"),  # typed 염
+        ("내일 시험 있슴까?", "polite"),  # spoken 슴까
         ("좋은 하루 보내세영", "polite"),
         ("ㄱㅊㄱㅊ", "casual"),
         ("글쎄다", "casual"),

@@ -77,10 +77,10 @@ _TYPED_JYO = re.compile(r"(?<=[었였했겠잖갰])져(?=[\s?!.~ㅋㅎㅠㅜ]*$)
 # Gyeongsang 하십시오체 typed as spoken (알겠심더, 맞심더, 학생임더): Kiwi splits it into a root and an adverb
 _SIMDEO = re.compile(r"(?<=[가-힣])(?:심더|슴더)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
 _IMDEO = re.compile(r"(?<=[가-힣])임더(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
-# Typed 요 (감사해용, 좋아욤, 하세영, ㅇㅋ욤; 뵈여, 했어여 at a line's end): only after the syllables a 해요체 ending
+# Typed 요 (감사해용, 좋아욤, 하세영, 빠질게염, ㅇㅋ욤; 뵈여, 했어여 at a line's end): only after the syllables a 해요체 ending
 # follows, so 내용, 비용, 어여 가 keep their own reading.
 _TYPED_YONG = re.compile(
-    r"(?<=[어아워와봐줘게께데세래네까해돼뵈져ㄱ-ㅎ])(?:용|욤|영)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)"
+    r"(?<=[어아워와봐줘게께데세래네까해돼뵈져ㄱ-ㅎ])(?:용|욤|영|염)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)"
 )
 # ... and at a line's end after the question's 가/나 and the 지 of 그렇지요 (판매 중인가용?, 했나용, 그렇지용)
 _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
@@ -99,8 +99,9 @@ _REGIONAL = tuple(
     for pattern, standard in (
         # Gyeongsang: the polite question 능교 and polite 예; 반말 데이, 제 and the quotative 카다 (= 하다)
         (rf"(?<=[가-힣])(?:능교|는교|닝교){_LINE_END}", "나요"),  # 진지 자셨능교?, 어데 가는교?
-        (rf"(?<=[어아게세지데라])예{_LINE_END}", "요"),  # 오셨어예?, 내려갈게예, 몇 분이세예
+        (rf"(?<=[어아게세지데라까])예{_LINE_END}", "요"),  # 오셨어예?, 내려갈게예, 몇 분이세예, 드릴까예?
         (rf"(?<=[맙았었였했겠])데이{_LINE_END}", "다"),  # 고맙데이
+        (rf"(?<=[으가하와봐해])래이{_LINE_END}", "라"),  # 마이 묵으래이 (먹어라)
         (rf"(?<=[맞되하렇았었였했겠])제{_LINE_END}", "지"),  # 할매 말이 맞제, 안 되제
         (rf"카더라{_LINE_END}", "하더라"),  # 할매가 "…" 카더라
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
@@ -112,8 +113,9 @@ _REGIONAL = tuple(
         (rf"(?<=[라어아지제게네])잉{_LINE_END}", ""),  # 어여 들어가 쉬어라잉
         (rf"(?<=[는은운던])디{_LINE_END}", "데"),  # 내가 직접 가 봤는디
         (rf"텐께{_LINE_END}", "테니까"),  # 그라믄 내가 갈 텐께
-        # typed: 남요 for 나요 (배송 언제 오남요?)
+        # typed: 남요 for 나요 (배송 언제 오남요?), spoken 슴까 for 습니까 (보강 있슴까?)
         (rf"(?<=[가-힣])남요{_LINE_END}", "나요"),
+        (rf"(?<=[가-힣])슴까{_LINE_END}", "습니까"),
     )
 )
 
@@ -223,7 +225,7 @@ _TYPED_SEM = re.compile(rf"[{_SEM_STEMS}](셈|삼)$")
 # ends, not a sentence; -라고/-다고 (quotative, "그거라고") and -ㄹ게 (promise) close one.
 _CONNECTIVE = re.compile(
     r"(는데|ㄴ데|은데|인데|면|고|서|니까|지만|다가|며|게|도록|거나|든지|든가|자마자|ㄴ지|는지|은지|ㄹ지|"
-    r"으러|러|느라고|느라|아야|어야|여야|으니|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서|수록|길래|려고)$"
+    r"으러|러|느라고|느라|아야|어야|여야|으니|오니|사오니|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서|수록|길래|려고)$"
 )
 # -는지/-ㄴ지 close an embedded question ("낮잠을 오래 자서 그런 건지"), even where Kiwi tags them EF.
 _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
@@ -291,6 +293,10 @@ _CASUAL_WORDS = frozenset(
             "어쩔",
             "어쩔티비",
             "그려",
+            "그럼",
+            "노노",
+            "당근",
+            "수고",
             "야",
             "콜",
         ),
@@ -361,7 +367,7 @@ def ending_level(form: str, tag: str) -> str:
     # 하오체 (가시오, 그렇소, 좋구려) and the archaic retrospective -습디다/-ㅂ디다.
     if form.endswith(("옵니다", "옵니까", "나이다", "나이까", "소서")) or form == "니다":
         return "hapsyo"  # archaic 하십시오체: 아뢰옵니다, 되었사옵니다, 비나이다, 하소서; Kiwi's 빌+옵+니다
-    if form in ("오", "소", "우", "이소", "으이소") or form.endswith(
+    if form in ("오", "소", "우", "이소", "으이소", "수") or form.endswith(
         (
             "구려",
             "리다",
@@ -593,7 +599,7 @@ def bare_register(text: str) -> str:
     if (
         word in _POLITE_WORDS
         or _repeats_one_of("".join(words[:2]), _POLITE_WORDS)  # 아뇨 아뇨, 넵넵넵
-        or (len(words) == 2 and words[0] in _POLITE_WORDS and words[1].endswith("님"))
+        or (len(words) == 2 and words[0] in _POLITE_WORDS and words[1].endswith(("님", "어르신")))
     ):
         return "polite"  # 네., 넵넵, "네, 어머님."
     if (
