@@ -202,6 +202,7 @@ REGISTER_CASES = {
         # an inverted quotative after the clause it completes has no level of its own (round 7)
         ("말씀드렸잖아요, 저 내일 반차라고.", "polite"),
         ("내가 말했잖아, 나 내일 반차라고.", "casual"),
+        ("선배도 아시잖아요, 제가 술 약한 거.", "polite"),  # an inverted noun phrase likewise (round 10)
     ],
     "typed_spoken": [
         ("회의 참석 가능함니다", "polite"),
@@ -231,6 +232,14 @@ REGISTER_CASES = {
         ("많이 무라 마이 묵으래이.", "casual"),
         ("저 내일 수업 빠질게염", "polite"),  # typed 염
         ("내일 시험 있슴까?", "polite"),  # spoken 슴까
+        ("날 더운데 얼른 들어와유.", "polite"),  # Chungcheong 유 that Kiwi splits off (round 10)
+        ("내일 지가 갈께유.", "polite"),
+        ("우유 한 통 사 와", "casual"),  # 우유 keeps its reading
+        ("어르신예, 진지는 드셨심니꺼?", "polite"),  # Gyeongsang 하십시오체 question
+        ("이거 우째 합니꺼?", "polite"),
+        ("손님 일어나셨나예?", "polite"),
+        ("오늘 주사 언제 빼예?", "polite"),
+        ("우리 내일 만나는 거 맞져?", "polite"),  # typed 죠
         ("좋은 하루 보내세영", "polite"),
         ("ㄱㅊㄱㅊ", "casual"),
         ("글쎄다", "casual"),

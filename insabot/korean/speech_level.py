@@ -73,7 +73,7 @@ _CODA_TO_COMPAT = str.maketrans(
 # Drawn-out polite endings (좋아요오, 그래요옹) confuse the tagger; the extra syllables add nothing.
 _DRAWN_OUT = re.compile(r"(요|죠)[오옹우웅]+")
 # Typed -죠 (했져?, 그렇잖져): only after a past/future/잖 stem, so 가져 (take it) stays 반말.
-_TYPED_JYO = re.compile(r"(?<=[었였했겠잖갰])져(?=[\s?!.~ㅋㅎㅠㅜ]*$)", re.MULTILINE)
+_TYPED_JYO = re.compile(r"(?<=[었였했겠잖갰맞])져(?=[\s?!.~ㅋㅎㅠㅜ]*$)", re.MULTILINE)
 # Gyeongsang 하십시오체 typed as spoken (알겠심더, 맞심더, 학생임더): Kiwi splits it into a root and an adverb
 _SIMDEO = re.compile(r"(?<=[가-힣])(?:심더|슴더)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
 _IMDEO = re.compile(r"(?<=[가-힣])임더(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)")
@@ -99,11 +99,18 @@ _REGIONAL = tuple(
     for pattern, standard in (
         # Gyeongsang: the polite question 능교 and polite 예; 반말 데이, 제 and the quotative 카다 (= 하다)
         (rf"(?<=[가-힣])(?:능교|는교|닝교){_LINE_END}", "나요"),  # 진지 자셨능교?, 어데 가는교?
-        (rf"(?<=[어아게세지데라까])예{_LINE_END}", "요"),  # 오셨어예?, 내려갈게예, 몇 분이세예, 드릴까예?
+        (
+            rf"(?<=[어아게세지데라까나빼])예{_LINE_END}",
+            "요",
+        ),  # 오셨어예?, 내려갈게예, 드릴까예?, 일어나셨나예?
+        (r"(?<=[가-힣])심니꺼|(?<=[가-힣])습니꺼", "습니까"),  # 약은 드셨심니꺼?
+        (rf"(?<=[가-힣])니꺼{_LINE_END}", "니까"),  # 우째 합니꺼?
         (rf"(?<=[맙았었였했겠])데이{_LINE_END}", "다"),  # 고맙데이
         (rf"(?<=[으가하와봐해])래이{_LINE_END}", "라"),  # 마이 묵으래이 (먹어라)
         (rf"(?<=[맞되하렇았었였했겠])제{_LINE_END}", "지"),  # 할매 말이 맞제, 안 되제
         (rf"카더라{_LINE_END}", "하더라"),  # 할매가 "…" 카더라
+        # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
+        (rf"(?<=[와아어게께해봐줘워])유{_LINE_END}", "요"),
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
         (rf"(?<=[가-힣])수다{_LINE_END}", "습니다"),  # 올해 잘 됐수다
         (rf"(?<=[가-힣])(?:수꽈|우꽈|수광){_LINE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
@@ -678,7 +685,7 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                     # a tail Kiwi split off ("알바 끝!!🙌") still trails this sentence
                     tokens += sentences[index + 1].tokens
                 level, ending = classify_tokens(tokens)
-                if clauses and ending in _INVERTED_QUOTE:
+                if clauses and ending in _INVERTED_TAIL:
                     level, ending = "none", None
                 if len(sentence.text) <= _SHORT_LINE:
                     word = _NOT_WORD.sub("", sentence.text)
@@ -695,9 +702,9 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
 
 # An exclamation that introduces the comment after its comma ("오늘도 야근이라니, 이 몸은 슬프오"): no voice of its own.
 _EXCLAIMED = frozenset({"다니", "라니", "이라니"})
-# A quotative closing a sentence whose comma clause spoke first ("말씀드렸잖아요, 저 목요일에 휴가라고."): the
-# complement of that clause, inverted, with no level of its own.
-_INVERTED_QUOTE = frozenset({"라고", "이라고", "다고"})
+# A quotative or a noun phrase closing a sentence whose comma clause spoke first ("말씀드렸잖아요, 저 목요일에
+# 휴가라고.", "아시잖아요, 제가 아침잠 많은 거."): the complement of that clause, inverted, with no level of its own.
+_INVERTED_TAIL = frozenset({"라고", "이라고", "다고", "거", "것"})
 
 
 def _comma_clauses(line: str, tokens) -> list[SentenceLevel]:
