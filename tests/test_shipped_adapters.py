@@ -18,7 +18,8 @@ SHIPPED = {"insabot-smollm2-ko": "smollm2-135m", "insabot-gemma3-ko": "gemma3-27
 @pytest.mark.parametrize(("name", "base"), SHIPPED.items())
 def test_shipped_adapter_is_small_and_documented(name, base):
     folder = ADAPTERS / name
-    assert (folder / "adapter_model.safetensors").stat().st_size <= 25 * 2**20
+    # the Gemma adapter is LoRA r64 stored in bf16 (29 MiB; `insabot export --weights-dtype bfloat16`), fp32 would be 58
+    assert (folder / "adapter_model.safetensors").stat().st_size <= 32 * 2**20
     config = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
     assert config["base_model_name_or_path"] == base
     card = (folder / "README.md").read_text(encoding="utf-8")
