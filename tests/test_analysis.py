@@ -223,6 +223,7 @@ REGISTER_CASES = {
         ('할배가 "밥 묵었나" 카더라.', "casual"),  # the quotative 카다
         ("빨리 들어가 쉬어라잉", "casual"),  # Jeolla 잉
         ("친구랑 카페에서 수다", "none"),  # the noun 수다 keeps its reading
+        ("야외면 선크림 필수다", "casual"),  # and so does a noun + 다 (필수다, not Jeju -수다)
         ("발렌타인데이", "none"),
         ("선배님 먼저 퇴근하겠읍니다", "polite"),  # the pre-1988 spelling
         ("택배 언제 오남요?", "polite"),

@@ -112,7 +112,8 @@ _REGIONAL = tuple(
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
         (rf"(?<=[와아어게께해봐줘워])유{_LINE_END}", "요"),
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
-        (rf"(?<=[가-힣])수다{_LINE_END}", "습니다"),  # 올해 잘 됐수다
+        # after a past or 있 syllable only: a noun + 다 (필수다, 가수다, 실수다) keeps its reading
+        (rf"(?<=[{syllables_closed_by(SSANGSIOT)}])수다{_LINE_END}", "습니다"),  # 올해 잘 됐수다
         (rf"(?<=[가-힣])(?:수꽈|우꽈|수광){_LINE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
         (rf"(?<=[가-힣])쿠다{_LINE_END}", "겠습니다"),  # 한 상자 보내쿠다
         (r"옵서예?(?=[\s,?!.~]|$)", "오세요"),  # 혼저 옵서
