@@ -574,6 +574,8 @@ def test_bfloat16_adapter_export_halves_the_weights_and_loads_back(tiny_dir, tin
     from safetensors.torch import load_file
 
     from insabot.cli import main
+    from insabot.config import ModelConfig
+    from insabot.models.loading import load
 
     run = train_module.train(tiny_config(tiny_dir, tiny_data, tmp_path / "run", max_steps=2), progress=False)
     full, half = tmp_path / "fp32", tmp_path / "bf16"
@@ -587,9 +589,6 @@ def test_bfloat16_adapter_export_halves_the_weights_and_loads_back(tiny_dir, tin
         assert torch.equal(half_weights[name], tensor.to(torch.bfloat16)), name
     weights_file = "adapter_model.safetensors"
     assert (half / weights_file).stat().st_size < 0.6 * (full / weights_file).stat().st_size
-    from insabot.config import ModelConfig
-    from insabot.models.loading import load
-
     shipped = load(
         ModelConfig(base_model=str(tiny_dir), adapter=str(half), dtype="float32", weights="native"),
         device="cpu",

@@ -90,7 +90,7 @@ _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTI
 
 
 # A sentence's end: the line's, or punctuation and a space before the next sentence ("잘 됐수다. 한 상자 보내쿠다.")
-_LINE_END = r"(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$|[?!.]+\s)"
+_SENTENCE_END = r"(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$|[?!.]+\s)"
 # Regional endings Kiwi does not know (it reads 가는교 as a modifier and a noun, 달았수다 as 수+이+다), written as the
 # standard ending of the same level. Only where they close a line, and only after the syllables they follow, so
 # nouns (문제, 발렌타인데이, 친구랑 수다, 옵서버) keep their own reading.
@@ -98,32 +98,29 @@ _REGIONAL = tuple(
     (re.compile(pattern, re.MULTILINE), standard)
     for pattern, standard in (
         # Gyeongsang: the polite question 능교 and polite 예; 반말 데이, 제 and the quotative 카다 (= 하다)
-        (rf"(?<=[가-힣])(?:능교|는교|닝교){_LINE_END}", "나요"),  # 진지 자셨능교?, 어데 가는교?
-        (
-            rf"(?<=[어아게세지데라까나빼])예{_LINE_END}",
-            "요",
-        ),  # 오셨어예?, 내려갈게예, 드릴까예?, 일어나셨나예?
-        (r"(?<=[가-힣])심니꺼|(?<=[가-힣])습니꺼", "습니까"),  # 약은 드셨심니꺼?
-        (rf"(?<=[가-힣])니꺼{_LINE_END}", "니까"),  # 우째 합니꺼?
-        (rf"(?<=[맙았었였했겠])데이{_LINE_END}", "다"),  # 고맙데이
-        (rf"(?<=[으가하와봐해])래이{_LINE_END}", "라"),  # 마이 묵으래이 (먹어라)
-        (rf"(?<=[맞되하렇았었였했겠])제{_LINE_END}", "지"),  # 할매 말이 맞제, 안 되제
-        (rf"카더라{_LINE_END}", "하더라"),  # 할매가 "…" 카더라
+        (rf"(?<=[가-힣])(?:능교|는교|닝교){_SENTENCE_END}", "나요"),  # 진지 자셨능교?, 어데 가는교?
+        (rf"(?<=[어아게세지데라까나빼])예{_SENTENCE_END}", "요"),  # 오셨어예?, 내려갈게예, 드릴까예?
+        (r"(?<=[가-힣])[심습]니꺼", "습니까"),  # 약은 드셨심니꺼?
+        (rf"(?<=[가-힣])니꺼{_SENTENCE_END}", "니까"),  # 우째 합니꺼?
+        (rf"(?<=[맙았었였했겠])데이{_SENTENCE_END}", "다"),  # 고맙데이
+        (rf"(?<=[으가하와봐해])래이{_SENTENCE_END}", "라"),  # 마이 묵으래이 (먹어라)
+        (rf"(?<=[맞되하렇았었였했겠])제{_SENTENCE_END}", "지"),  # 할매 말이 맞제, 안 되제
+        (rf"카더라{_SENTENCE_END}", "하더라"),  # 할매가 "…" 카더라
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
-        (rf"(?<=[와아어게께해봐줘워])유{_LINE_END}", "요"),
+        (rf"(?<=[와아어게께해봐줘워])유{_SENTENCE_END}", "요"),
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
         # after a past or 있 syllable only: a noun + 다 (필수다, 가수다, 실수다) keeps its reading
-        (rf"(?<=[{syllables_closed_by(SSANGSIOT)}])수다{_LINE_END}", "습니다"),  # 올해 잘 됐수다
-        (rf"(?<=[가-힣])(?:수꽈|우꽈|수광){_LINE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
-        (rf"(?<=[가-힣])쿠다{_LINE_END}", "겠습니다"),  # 한 상자 보내쿠다
+        (rf"(?<=[{syllables_closed_by(SSANGSIOT)}])수다{_SENTENCE_END}", "습니다"),  # 올해 잘 됐수다
+        (rf"(?<=[가-힣])(?:수꽈|우꽈|수광){_SENTENCE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
+        (rf"(?<=[가-힣])쿠다{_SENTENCE_END}", "겠습니다"),  # 한 상자 보내쿠다
         (r"옵서예?(?=[\s,?!.~]|$)", "오세요"),  # 혼저 옵서
         # Jeolla: the tail 잉 says nothing; -는디 is -는데 (a cut connective), -텐께 is -테니까
-        (rf"(?<=[라어아지제게네])잉{_LINE_END}", ""),  # 어여 들어가 쉬어라잉
-        (rf"(?<=[는은운던])디{_LINE_END}", "데"),  # 내가 직접 가 봤는디
-        (rf"텐께{_LINE_END}", "테니까"),  # 그라믄 내가 갈 텐께
+        (rf"(?<=[라어아지제게네])잉{_SENTENCE_END}", ""),  # 어여 들어가 쉬어라잉
+        (rf"(?<=[는은운던])디{_SENTENCE_END}", "데"),  # 내가 직접 가 봤는디
+        (rf"텐께{_SENTENCE_END}", "테니까"),  # 그라믄 내가 갈 텐께
         # typed: 남요 for 나요 (배송 언제 오남요?), spoken 슴까 for 습니까 (보강 있슴까?)
-        (rf"(?<=[가-힣])남요{_LINE_END}", "나요"),
-        (rf"(?<=[가-힣])슴까{_LINE_END}", "습니까"),
+        (rf"(?<=[가-힣])남요{_SENTENCE_END}", "나요"),
+        (rf"(?<=[가-힣])슴까{_SENTENCE_END}", "습니까"),
     )
 )
 
@@ -473,7 +470,7 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     if form == "건" and before is not None and before.tag == "VCP" and not asked:
         return "none", None  # "3분기 매출 보고 건.": the noun 건 (件) closing a memo line, not the ending -건
     hearsay = form == "던데" and len(content) >= 3 and before.form == "하" and content[-3].form.endswith("고")
-    if hearsay and not (after and after[0].form.startswith(".")):
+    if hearsay and not stopped:
         return (
             "none",
             None,
