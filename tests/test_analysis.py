@@ -188,6 +188,7 @@ REGISTER_CASES = {
         ("김 군, 여기 와서 앉게.", "casual"),  # 하게체 closed by a full stop: an elder's 반말
         ("거기 잠깐 기다려 보시게.", "casual"),
         ("먼저 식사하시게", "none"),  # without one, -게 of purpose
+        ("얘야, 물 한 사발만 떠 다오.", "casual"),  # 해라체's imperative of 달다, not 하오체 -다오 (round 11)
     ],
     "soft_endings": [
         ("거기 분위기 좋던데", "casual"),  # -던데 closing a line is said
@@ -203,6 +204,10 @@ REGISTER_CASES = {
         ("말씀드렸잖아요, 저 내일 반차라고.", "polite"),
         ("내가 말했잖아, 나 내일 반차라고.", "casual"),
         ("선배도 아시잖아요, 제가 술 약한 거.", "polite"),  # an inverted noun phrase likewise (round 10)
+        ("나도 그렇게 생각했는데.", "casual"),  # -는데 closed by a full stop is said (round 11) ...
+        ("분명히 말했는데", "none"),  # ... a bare one is cut
+        ("그거 내가 먼저 찜했다니까.", "casual"),  # insisting -다니까
+        ("감기 걸리지 말고.", "casual"),
     ],
     "typed_spoken": [
         ("회의 참석 가능함니다", "polite"),
@@ -271,6 +276,15 @@ REGISTER_CASES = {
         ("과제 다 했셈", "casual"),
         ("이번 달 통신비 내용", "none"),  # 내용 is no typed 내요
         ("어서 오이소", "polite"),  # 하이소체
+        ("이 집이 우리 할망 가게이우다.", "polite"),  # Jeju 이우다, 수과, the imperative -(으)ㅂ서 (round 11)
+        ("어디서 오셨수과?", "polite"),
+        ("날 추우난 따뜻한 국 드십서.", "polite"),
+        ("어서 앉읍서.", "polite"),
+        ("이따 장 보러 갈라구유.", "polite"),  # Chungcheong -구유, 아녀유
+        ("아녀유", "polite"),
+        ("하모", "casual"),  # Gyeongsang: of course
+        ("국 식기 전에 마이 무라", "casual"),  # 무라 (= 먹어라)
+        ("이게 다 뭔 난리여", "casual"),  # the copula's 이여 (= 이야) is no typed 요
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line
@@ -278,6 +292,9 @@ REGISTER_CASES = {
         ("생신 축하드려요 아버지🎉", "polite"),
         ("주말에 캠핑 ㄱㄱ🔥", "casual"),
         ("고마워ㅠㅠ", "casual"),
+        # the hearsay -ㄴ대, which Kiwi splits into a modifier and a noun before an emoji (round 11)
+        ("주말에 비 온대 ☔", "casual"),
+        ("그 영화 내 취향 ㅋㅋ", "casual"),  # 내 (= 나의) in a line without a level
     ],
     "real_mixed": [
         ("어제 잘 들어갔어요? 나 완전 피곤해", "mixed"),
@@ -286,6 +303,10 @@ REGISTER_CASES = {
         ("여기요, 이거 너 줄게", "mixed"),
         ("밥 먹고, 영화 보자", "casual"),
         ("그래서, 결론이 뭐예요?", "polite"),
+        # a -는데 trailing off beside 존댓말 is the same voice, unless 나 says it is not (round 11)
+        ("팀장님 먼저 가세요. 아 나 지갑 놓고 왔는데.", "mixed"),
+        ("택배 왔나요? 벌써 사흘 지났는데.", "polite"),
+        ("사장님 이거 깎아 주실 수 있어요? 안 되면 말고.", "mixed"),
     ],
 }
 

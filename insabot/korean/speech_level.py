@@ -104,14 +104,20 @@ _REGIONAL = tuple(
         (rf"(?<=[가-힣])니꺼{_SENTENCE_END}", "니까"),  # 우째 합니꺼?
         (rf"(?<=[맙았었였했겠])데이{_SENTENCE_END}", "다"),  # 고맙데이
         (rf"(?<=[으가하와봐해])래이{_SENTENCE_END}", "라"),  # 마이 묵으래이 (먹어라)
+        (rf"(?<![가-힣])무라{_SENTENCE_END}", "먹어라"),  # 마이 무라
         (rf"(?<=[맞되하렇았었였했겠])제{_SENTENCE_END}", "지"),  # 할매 말이 맞제, 안 되제
         (rf"카더라{_SENTENCE_END}", "하더라"),  # 할매가 "…" 카더라
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
         (rf"(?<=[와아어게께해봐줘워])유{_SENTENCE_END}", "요"),
+        (rf"(?<=[가-힣]구)유{_SENTENCE_END}", "요"),  # 국수나 삶아 먹을라구유
+        (rf"아녀유{_SENTENCE_END}", "아니에요"),
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
         # after a past or 있 syllable only: a noun + 다 (필수다, 가수다, 실수다) keeps its reading
         (rf"(?<=[{syllables_closed_by(SSANGSIOT)}])수다{_SENTENCE_END}", "습니다"),  # 올해 잘 됐수다
-        (rf"(?<=[가-힣])(?:수꽈|우꽈|수광){_SENTENCE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
+        (rf"(?<=[가-힣])(?:수꽈|우꽈|수광|수과){_SENTENCE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
+        (rf"(?<=[가-힣])이우다{_SENTENCE_END}", "입니다"),  # 우리 식당이우다
+        (rf"(?<=[가-힣])읍서{_SENTENCE_END}", "으십시오"),  # the polite imperative: 밥 먹읍서
+        (rf"(?<=[가-힣])십서{_SENTENCE_END}", "십시오"),  # 차 한 잔 마십서
         (rf"(?<=[가-힣])쿠다{_SENTENCE_END}", "겠습니다"),  # 한 상자 보내쿠다
         (r"옵서예?(?=[\s,?!.~]|$)", "오세요"),  # 혼저 옵서
         # Jeolla: the tail 잉 says nothing; -는디 is -는데 (a cut connective), -텐께 is -테니까
@@ -298,6 +304,7 @@ _CASUAL_WORDS = frozenset(
             "어쩔",
             "어쩔티비",
             "그려",
+            "하모",  # Gyeongsang: "of course"
             "그럼",
             "노노",
             "당근",
@@ -410,6 +417,8 @@ def _ending_of(token, after) -> str:
         return level  # 바빠서요, 그렇소: 요 and 하오체 endings carry their level even where Kiwi says EC
     if _FINAL_EC.search(form) or form.endswith(("어라", "아라", "여라", "거라")):
         return level  # 그거라고, 할게, 가려고, 잘 챙겨 먹어라: these close a sentence
+    if token.tag == "EF" and form.endswith(("다니까", "라니까")):
+        return "banmal"  # "그럴 줄 알았다니까", "내가 한다니까": insisting; the connective one is Kiwi's EC
     if token.tag == "EC":
         connective = _CONNECTIVE.search(form)
     else:  # Kiwi also calls a cut connective EF when a full stop follows ("나 자신을 위해서.", "갈 건데.")
@@ -477,8 +486,18 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
         )  # "웨이팅 한 시간이라던데" (라고+하+던데), "비 온다고 하던데": hearsay trailing off
     if form == "자" and tag == "IC" and before is not None and before.tag == "MAG":
         return "banmal", form  # "얼른 자", "이제 자": the imperative of 자다, not the interjection
+    if form == "오" and tag == "EF" and before is not None and before.form == "달":
+        return "banmal", "다오"  # "물 좀 다오", "알려 다오": 해라체's imperative of 달다, not 하오체
+    if form == "고" and stopped and before is not None and before.form == "말" and before.tag in ("VV", "VX"):
+        # "안 되면 말고.", "늦지 말고.": closed by a full stop; a bare "졸지 말고" is cut
+        return "banmal", form
+    if form == "여" and tag == "EF" and before is not None and before.tag == "VCP":
+        return "banmal", form  # "뭔 일이여", "그 말이여": the copula's 이여 (= 이야), not a typed 요
     if tag.startswith("E") and tag not in ("ETM", "EP"):
         level = _ending_of(last, after)
+        if level == "none" and _trailed_off_with_a_stop(tokens) and _person_register(tokens) == "casual":
+            # "아 근데 나 내일 바쁜데.": 나 says whose voice trails off (see _trailed_off_with_a_stop)
+            return "banmal", form
         return (level, form) if level != "none" else ("none", None)
     if tag in ("NNG", "NNP") and len(form) > 2 and form.endswith(_POLITE_VERB_TAILS):
         return (
@@ -488,6 +507,9 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     if form.endswith(("요", "죠", "쵸")) and not (tag in ("NNG", "NNP") and len(form) > 1):
         # 진짜요?, 저는요, 그쵸: the particle/contraction is polite (담요, 필요 are nouns)
         return "haeyo", form
+    if tag == "NNB" and form == "대" and before is not None and before.tag == "ETM":
+        # "내일 눈 온대 ⛄": the hearsay -ㄴ대, which Kiwi reads as a modifier and a noun before an emoji
+        return "banmal", "ㄴ대"
     if before is not None and before.tag == "ETM":
         # "망한 듯", "가는 중", "먹을 각": a predicate turned into a noun phrase is 명사형 종결; any other noun
         # after a modifier ("짐이 많을 경우", "건강에 관한 것") is a fragment.
@@ -572,6 +594,18 @@ def _own_report(tokens) -> bool:
     return acted and not any(token.form in _NOTICE_WORDS or token.form == "[" for token in content)
 
 
+def _trailed_off_with_a_stop(tokens) -> bool:
+    """A sentence closing on -는데 and a full stop ("그건 좀 아닌 것 같은데.", "말렸어야 했는데."): a 반말 sentence
+    trailing off, heard so where nothing else speaks (a bare "갈 수도 있는데" is a cut segment). Beside 존댓말
+    ("배달 언제 와요? 벌써 한 시간 지났는데.") it is the same voice trailing off, unless 나/너 say it is not."""
+    content = [t for t in tokens if t.tag not in _TRANSPARENT]
+    if not content or not content[-1].tag.startswith("E"):
+        return False
+    after = tokens[tokens.index(content[-1]) + 1 :]
+    trailing = content[-1].form.translate(_CODA_TO_COMPAT) in ("는데", "ㄴ데", "은데", "인데")
+    return trailing and bool(after) and after[0].form == "."
+
+
 def _reported_with_a_tail(tokens) -> bool:
     """A report noun right before laughter or an emoji in the middle of a line ("결제 완료 ㅋㅋ 기다림 끝", "휴강
     확정 ㅋㅋ 개꿀"): 음슴체, as at a line's end."""
@@ -587,8 +621,11 @@ def level_register(level: str) -> str:
 
 def _person_register(tokens) -> str:
     """나/너 (casual) or 저/저희 (polite) in a line that has no level ("엄마 나 도착~~", "아 근데 나 돈 없는데")."""
-    pronouns = {t.form for t in tokens if t.tag == "NP"}
-    casual, polite = bool(pronouns & {"나", "너", "니", "너희", "너네"}), bool(pronouns & {"저", "저희"})
+    pronouns = {
+        t.form for t in tokens if t.tag == "NP" or (t.tag == "MM" and t.form == "내")
+    }  # 내 거: Kiwi's MM
+    casual = bool(pronouns & {"나", "내", "너", "니", "너희", "너네"})
+    polite = bool(pronouns & {"저", "저희"})
     return "casual" if casual and not polite else "polite" if polite and not casual else "none"
 
 
@@ -692,7 +729,7 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                 register = level_register(level) if level != "none" else bare_register(sentence.text)
                 if register == "none":
                     register = _person_register(sentence.tokens)
-                if register == "none" and _own_report(tokens):
+                if register == "none" and (_own_report(tokens) or _trailed_off_with_a_stop(tokens)):
                     register = "casual"
                 result.append(SentenceLevel(sentence.text, level, ending, register))
         yield result
