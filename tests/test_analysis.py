@@ -185,6 +185,8 @@ REGISTER_CASES = {
         ("오늘은 어디 다녀왔수?", "polite"),  # 하오체 -수 (round 9)
         ("알립니다. 내일 오전부터 단수가 되오니", "polite"),  # the archaic connective -오니 has no level
         ("공사가 있사오니", "none"),
+        ("노력은 했으나", "none"),  # the connectives -으나 and -되 (round 12)
+        ("회비는 각자 내되", "none"),
         ("김 군, 여기 와서 앉게.", "casual"),  # 하게체 closed by a full stop: an elder's 반말
         ("거기 잠깐 기다려 보시게.", "casual"),
         ("먼저 식사하시게", "none"),  # without one, -게 of purpose
@@ -204,6 +206,9 @@ REGISTER_CASES = {
         ("말씀드렸잖아요, 저 내일 반차라고.", "polite"),
         ("내가 말했잖아, 나 내일 반차라고.", "casual"),
         ("선배도 아시잖아요, 제가 술 약한 거.", "polite"),  # an inverted noun phrase likewise (round 10)
+        # ... and where Kiwi splits the sentence at the comma (round 12)
+        ("부장님도 아시잖아요, 이번 달 매출 안 나온 거.", "polite"),
+        ("말씀드렸잖습니까, 그건 어렵다고.", "polite"),
         ("나도 그렇게 생각했는데.", "casual"),  # -는데 closed by a full stop is said (round 11) ...
         ("분명히 말했는데", "none"),  # ... a bare one is cut
         ("그거 내가 먼저 찜했다니까.", "casual"),  # insisting -다니까
@@ -285,6 +290,12 @@ REGISTER_CASES = {
         ("하모", "casual"),  # Gyeongsang: of course
         ("국 식기 전에 마이 무라", "casual"),  # 무라 (= 먹어라)
         ("이게 다 뭔 난리여", "casual"),  # the copula's 이여 (= 이야) is no typed 요
+        ("이게 다 뭐시여.", "casual"),  # ... with 시 between (round 12)
+        ("오늘 바람이 차네예.", "polite"),  # Gyeongsang 예 after -네 and -고, 하십시오체 -ㅂ니더
+        ("비 오니까 우산 꼭 챙기고예.", "polite"),
+        ("내일 아침에 찾아뵙겠습니더.", "polite"),
+        ("그라믄 지가 갈랍니더.", "polite"),
+        ("어무니, 밥 묵었어라우?", "polite"),  # Jeolla polite -라우
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line
@@ -292,6 +303,7 @@ REGISTER_CASES = {
         ("생신 축하드려요 아버지🎉", "polite"),
         ("주말에 캠핑 ㄱㄱ🔥", "casual"),
         ("고마워ㅠㅠ", "casual"),
+        ("아 이번 주말도 출근이야ㅠㅠ", "casual"),  # the copula 야 Kiwi takes for a particle (round 12)
         # the hearsay -ㄴ대, which Kiwi splits into a modifier and a noun before an emoji (round 11)
         ("주말에 비 온대 ☔", "casual"),
         ("그 영화 내 취향 ㅋㅋ", "casual"),  # 내 (= 나의) in a line without a level

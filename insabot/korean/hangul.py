@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 _FIRST, _COUNT, _FINALS = 0xAC00, 11172, 28
-NO_FINAL, NIEUN, RIEUL, SSANGSIOT = 0, 4, 8, 20  # jongseong numbers: none, ㄴ, ㄹ, ㅆ
+NO_FINAL, NIEUN, RIEUL, BIEUP, SSANGSIOT = 0, 4, 8, 17, 20  # jongseong numbers: none, ㄴ, ㄹ, ㅂ, ㅆ
 
 
 def syllables_closed_by(*finals: int) -> str:

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from insabot.korean.hangul import NIEUN, SSANGSIOT, syllables_closed_by
+from insabot.korean.hangul import BIEUP, NIEUN, SSANGSIOT, syllables_closed_by
 
 # Stable machine labels (documented in the README); Korean display names come from LEVEL_NAMES.
 LEVELS = ("banmal", "haeyo", "hapsyo", "hao", "eumseum", "none")
@@ -99,7 +99,11 @@ _REGIONAL = tuple(
     for pattern, standard in (
         # Gyeongsang: the polite question 능교 and polite 예; 반말 데이, 제 and the quotative 카다 (= 하다)
         (rf"(?<=[가-힣])(?:능교|는교|닝교){_SENTENCE_END}", "나요"),  # 진지 자셨능교?, 어데 가는교?
-        (rf"(?<=[어아게세지데라까나빼])예{_SENTENCE_END}", "요"),  # 오셨어예?, 내려갈게예, 드릴까예?
+        (
+            rf"(?<=[어아게세지데라까나빼네고])예{_SENTENCE_END}",
+            "요",
+        ),  # 오셨어예?, 내려갈게예, 드릴까예?, 잔잔하네예
+        (rf"(?<=[{syllables_closed_by(BIEUP)}])니더{_SENTENCE_END}", "니다"),  # 지 왔습니더, 내일 갑니더
         (r"(?<=[가-힣])[심습]니꺼", "습니까"),  # 약은 드셨심니꺼?
         (rf"(?<=[가-힣])니꺼{_SENTENCE_END}", "니까"),  # 우째 합니꺼?
         (rf"(?<=[맙았었였했겠])데이{_SENTENCE_END}", "다"),  # 고맙데이
@@ -124,6 +128,7 @@ _REGIONAL = tuple(
         (rf"(?<=[라어아지제게네])잉{_SENTENCE_END}", ""),  # 어여 들어가 쉬어라잉
         (rf"(?<=[는은운던])디{_SENTENCE_END}", "데"),  # 내가 직접 가 봤는디
         (rf"텐께{_SENTENCE_END}", "테니까"),  # 그라믄 내가 갈 텐께
+        (rf"(?<=[어아])라우{_SENTENCE_END}", "요"),  # polite -라우: 지 왔어라우
         # typed: 남요 for 나요 (배송 언제 오남요?), spoken 슴까 for 습니까 (보강 있슴까?)
         (rf"(?<=[가-힣])남요{_SENTENCE_END}", "나요"),
         (rf"(?<=[가-힣])슴까{_SENTENCE_END}", "습니까"),
@@ -236,7 +241,8 @@ _TYPED_SEM = re.compile(rf"[{_SEM_STEMS}](셈|삼)$")
 # ends, not a sentence; -라고/-다고 (quotative, "그거라고") and -ㄹ게 (promise) close one.
 _CONNECTIVE = re.compile(
     r"(는데|ㄴ데|은데|인데|면|고|서|니까|지만|다가|며|게|도록|거나|든지|든가|자마자|ㄴ지|는지|은지|ㄹ지|"
-    r"으러|러|느라고|느라|아야|어야|여야|으니|오니|사오니|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서|수록|길래|려고)$"
+    r"으러|러|느라고|느라|아야|어야|여야|으니|오니|사오니|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서|수록|길래|려고|"
+    r"으나|되)$"
 )
 # -는지/-ㄴ지 close an embedded question ("낮잠을 오래 자서 그런 건지"), even where Kiwi tags them EF.
 _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
@@ -491,8 +497,8 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     if form == "고" and stopped and before is not None and before.form == "말" and before.tag in ("VV", "VX"):
         # "안 되면 말고.", "늦지 말고.": closed by a full stop; a bare "졸지 말고" is cut
         return "banmal", form
-    if form == "여" and tag == "EF" and before is not None and before.tag == "VCP":
-        return "banmal", form  # "뭔 일이여", "그 말이여": the copula's 이여 (= 이야), not a typed 요
+    if form == "여" and tag == "EF" and any(t.tag == "VCP" for t in content[-3:-1]):
+        return "banmal", form  # "뭔 일이여", "이게 뭐시여": the copula's 이여 (= 이야), not a typed 요
     if tag.startswith("E") and tag not in ("ETM", "EP"):
         level = _ending_of(last, after)
         if level == "none" and _trailed_off_with_a_stop(tokens) and _person_register(tokens) == "casual":
@@ -520,8 +526,14 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
         return "eumseum", form  # "오늘 치킨 각", "밤샘 각": slang 명사형 종결 after a noun
     if tag == "NNB" and form == "이래":
         return "banmal", form  # 결방이래, 시작이래: Kiwi's noun for the hearsay 이래 (= 이라고 해)
-    if tag == "JKV" and form in ("야", "이야") and len(content) >= 3 and content[-3].tag not in ("IC", "NP"):
-        # "이 앱 진짜 신세계야": the copula Kiwi takes for a vocative ("민수야" alone calls)
+    if (
+        tag in ("JKV", "JX")
+        and form in ("야", "이야")
+        and len(content) >= 3
+        and content[-3].tag not in ("IC", "NP")
+    ):
+        # "이 앱 진짜 신세계야", "내일 또 오픈 알바야ㅠㅠ": the copula Kiwi takes for a vocative or a particle
+        # ("민수야" alone calls)
         return "banmal", form
     if tag == "NNG" and _UNKNOWN_EUMSEUM.search(form):
         return "eumseum", form
@@ -720,7 +732,8 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                     # a tail Kiwi split off ("알바 끝!!🙌") still trails this sentence
                     tokens += sentences[index + 1].tokens
                 level, ending = classify_tokens(tokens)
-                if clauses and ending in _INVERTED_TAIL:
+                after_comma = index > 0 and sentences[index - 1].text.rstrip().endswith(",")
+                if (clauses or after_comma) and ending in _INVERTED_TAIL:
                     level, ending = "none", None
                 if len(sentence.text) <= _SHORT_LINE:
                     word = _NOT_WORD.sub("", sentence.text)
@@ -737,7 +750,7 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
 
 # An exclamation that introduces the comment after its comma ("오늘도 야근이라니, 이 몸은 슬프오"): no voice of its own.
 _EXCLAIMED = frozenset({"다니", "라니", "이라니"})
-# A quotative or a noun phrase closing a sentence whose comma clause spoke first ("말씀드렸잖아요, 저 목요일에
+# A quotative or a noun phrase closing a sentence whose comma clause (or the sentence Kiwi split off at a comma) spoke first ("말씀드렸잖아요, 저 목요일에
 # 휴가라고.", "아시잖아요, 제가 아침잠 많은 거."): the complement of that clause, inverted, with no level of its own.
 _INVERTED_TAIL = frozenset({"라고", "이라고", "다고", "거", "것"})
 
