@@ -187,6 +187,9 @@ REGISTER_CASES = {
         ("공사가 있사오니", "none"),
         ("노력은 했으나", "none"),  # the connectives -으나 and -되 (round 12)
         ("회비는 각자 내되", "none"),
+        ("소인이 아뢰옵건대", "none"),  # -건대 (round 13)
+        ("그 사람이 정녕 그리 말하더이까?", "polite"),  # the archaic polite question -더이까
+        ("이보게, 내일 일찍 출근하게.", "casual"),  # 하게체 after a 하다 noun
         ("김 군, 여기 와서 앉게.", "casual"),  # 하게체 closed by a full stop: an elder's 반말
         ("거기 잠깐 기다려 보시게.", "casual"),
         ("먼저 식사하시게", "none"),  # without one, -게 of purpose
@@ -296,6 +299,9 @@ REGISTER_CASES = {
         ("내일 아침에 찾아뵙겠습니더.", "polite"),
         ("그라믄 지가 갈랍니더.", "polite"),
         ("어무니, 밥 묵었어라우?", "polite"),  # Jeolla polite -라우
+        # Chungcheong 유 after -대, and 하이소체 that Kiwi keeps whole (round 13)
+        ("그 양반 말씨가 참 싹싹허대유.", "polite"),
+        ("국 식기 전에 드이소", "polite"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line

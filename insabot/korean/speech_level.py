@@ -105,6 +105,7 @@ _REGIONAL = tuple(
         ),  # 오셨어예?, 내려갈게예, 드릴까예?, 잔잔하네예
         (rf"(?<=[{syllables_closed_by(BIEUP)}])니더{_SENTENCE_END}", "니다"),  # 지 왔습니더, 내일 갑니더
         (r"(?<=[가-힣])[심습]니꺼", "습니까"),  # 약은 드셨심니꺼?
+        (rf"(?<=[가-힣])이소{_SENTENCE_END}", "세요"),  # 하이소체 that Kiwi does not split: 많이 드이소
         (rf"(?<=[가-힣])니꺼{_SENTENCE_END}", "니까"),  # 우째 합니꺼?
         (rf"(?<=[맙았었였했겠])데이{_SENTENCE_END}", "다"),  # 고맙데이
         (rf"(?<=[으가하와봐해])래이{_SENTENCE_END}", "라"),  # 마이 묵으래이 (먹어라)
@@ -112,7 +113,7 @@ _REGIONAL = tuple(
         (rf"(?<=[맞되하렇았었였했겠])제{_SENTENCE_END}", "지"),  # 할매 말이 맞제, 안 되제
         (rf"카더라{_SENTENCE_END}", "하더라"),  # 할매가 "…" 카더라
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
-        (rf"(?<=[와아어게께해봐줘워])유{_SENTENCE_END}", "요"),
+        (rf"(?<=[와아어게께해봐줘워대])유{_SENTENCE_END}", "요"),  # 싹싹허대유 too
         (rf"(?<=[가-힣]구)유{_SENTENCE_END}", "요"),  # 국수나 삶아 먹을라구유
         (rf"아녀유{_SENTENCE_END}", "아니에요"),
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
@@ -132,6 +133,8 @@ _REGIONAL = tuple(
         # typed: 남요 for 나요 (배송 언제 오남요?), spoken 슴까 for 습니까 (보강 있슴까?)
         (rf"(?<=[가-힣])남요{_SENTENCE_END}", "나요"),
         (rf"(?<=[가-힣])슴까{_SENTENCE_END}", "습니까"),
+        # archaic: the polite retrospective question -더이까 (그리 말하더이까?)
+        (rf"(?<=[가-힣])더이까{_SENTENCE_END}", "던가요"),
     )
 )
 
@@ -242,7 +245,7 @@ _TYPED_SEM = re.compile(rf"[{_SEM_STEMS}](셈|삼)$")
 _CONNECTIVE = re.compile(
     r"(는데|ㄴ데|은데|인데|면|고|서|니까|지만|다가|며|게|도록|거나|든지|든가|자마자|ㄴ지|는지|은지|ㄹ지|"
     r"으러|러|느라고|느라|아야|어야|여야|으니|오니|사오니|더니|어도|아도|여도|해도|더라도|든|라|던데|다면서|수록|길래|려고|"
-    r"으나|되)$"
+    r"으나|되|건대)$"
 )
 # -는지/-ㄴ지 close an embedded question ("낮잠을 오래 자서 그런 건지"), even where Kiwi tags them EF.
 _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
@@ -456,7 +459,7 @@ def _cut_purpose_or_reason(form: str, tag: str, before, stopped: bool) -> bool:
     """Endings Kiwi calls final that end a cut clause when nothing asks: -게 of purpose ("감기가 빨리 낫게", "먼저
     식사하시게"; asked, "뭐 하게?" is 반말) and -니 after 보다 ("주소가 복잡하다 보니", "조회를 해 보니"; "먹었니" asks)."""
     if tag == "EF" and form == "게":
-        if stopped and (before.tag.startswith(("VV", "VX")) or before.form in ("시", "으시")):
+        if stopped and (before.tag.startswith(("VV", "VX", "XSV")) or before.form in ("시", "으시")):
             return False  # 하게체 closed by a full stop ("이리 와서 앉게.", "들어 보시게."): an elder's 반말
         # after 었/겠 it is the riddle's -게 ("뭐 먹었게.", 반말); after the honorific 시 still purpose
         return before.tag != "EP" or before.form in ("시", "으시")
