@@ -188,6 +188,8 @@ REGISTER_CASES = {
         ("노력은 했으나", "none"),  # the connectives -으나 and -되 (round 12)
         ("회비는 각자 내되", "none"),
         ("소인이 아뢰옵건대", "none"),  # -건대 (round 13)
+        ("이 은혜를 어찌 갚으리이까.", "polite"),  # -리이까, and -렵니까 Kiwi keeps whole (round 14)
+        ("내일 몇 시에 오시렵니까?", "polite"),
         ("그 사람이 정녕 그리 말하더이까?", "polite"),  # the archaic polite question -더이까
         ("이보게, 내일 일찍 출근하게.", "casual"),  # 하게체 after a 하다 noun
         ("김 군, 여기 와서 앉게.", "casual"),  # 하게체 closed by a full stop: an elder's 반말
@@ -302,6 +304,13 @@ REGISTER_CASES = {
         # Chungcheong 유 after -대, and 하이소체 that Kiwi keeps whole (round 13)
         ("그 양반 말씨가 참 싹싹허대유.", "polite"),
         ("국 식기 전에 드이소", "polite"),
+        # Jeolla -당께 and the copula's 이여 before a comma, polite -어라 after a past syllable, Gyeongsang 아이가,
+        # 예 after 께, typed 여 after 좀 (round 14)
+        ("그 집 김치찌개가 최고여, 진짜 맛나당께.", "casual"),
+        ("한 시간 넘게 기다렸어라.", "polite"),
+        ("그거 니 거 아이가", "casual"),
+        ("내일 다시 올께예.", "polite"),
+        ("설명 좀여", "polite"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line
@@ -321,6 +330,8 @@ REGISTER_CASES = {
         ("여기요, 이거 너 줄게", "mixed"),
         ("밥 먹고, 영화 보자", "casual"),
         ("그래서, 결론이 뭐예요?", "polite"),
+        ("아 맞다, 오늘 회의 세 시죠?", "polite"),  # remembering aloud has no voice (round 14)
+        ("아 맞다.", "casual"),
         # a -는데 trailing off beside 존댓말 is the same voice, unless 나 says it is not (round 11)
         ("팀장님 먼저 가세요. 아 나 지갑 놓고 왔는데.", "mixed"),
         ("택배 왔나요? 벌써 사흘 지났는데.", "polite"),

@@ -84,7 +84,7 @@ _TYPED_YONG = re.compile(
 )
 # ... and at a line's end after the question's 가/나 and the 지 of 그렇지요 (판매 중인가용?, 했나용, 그렇지용)
 _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
-_TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+_TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈좀])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
@@ -100,7 +100,7 @@ _REGIONAL = tuple(
         # Gyeongsang: the polite question 능교 and polite 예; 반말 데이, 제 and the quotative 카다 (= 하다)
         (rf"(?<=[가-힣])(?:능교|는교|닝교){_SENTENCE_END}", "나요"),  # 진지 자셨능교?, 어데 가는교?
         (
-            rf"(?<=[어아게세지데라까나빼네고])예{_SENTENCE_END}",
+            rf"(?<=[어아게께세지데라까나빼네고])예{_SENTENCE_END}",
             "요",
         ),  # 오셨어예?, 내려갈게예, 드릴까예?, 잔잔하네예
         (rf"(?<=[{syllables_closed_by(BIEUP)}])니더{_SENTENCE_END}", "니다"),  # 지 왔습니더, 내일 갑니더
@@ -112,6 +112,7 @@ _REGIONAL = tuple(
         (rf"(?<![가-힣])무라{_SENTENCE_END}", "먹어라"),  # 마이 무라
         (rf"(?<=[맞되하렇았었였했겠])제{_SENTENCE_END}", "지"),  # 할매 말이 맞제, 안 되제
         (rf"카더라{_SENTENCE_END}", "하더라"),  # 할매가 "…" 카더라
+        (rf"(?<![가-힣])아이가{_SENTENCE_END}", "아니냐"),  # 그거 니 거 아이가
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
         (rf"(?<=[와아어게께해봐줘워대])유{_SENTENCE_END}", "요"),  # 싹싹허대유 too
         (rf"(?<=[가-힣]구)유{_SENTENCE_END}", "요"),  # 국수나 삶아 먹을라구유
@@ -130,11 +131,15 @@ _REGIONAL = tuple(
         (rf"(?<=[는은운던])디{_SENTENCE_END}", "데"),  # 내가 직접 가 봤는디
         (rf"텐께{_SENTENCE_END}", "테니까"),  # 그라믄 내가 갈 텐께
         (rf"(?<=[어아])라우{_SENTENCE_END}", "요"),  # polite -라우: 지 왔어라우
+        # polite -어라 after a past syllable (늦었어라: an imperative takes no past), 반말 -당께 (= -다니까)
+        (rf"(?<=[{syllables_closed_by(SSANGSIOT)}])어라{_SENTENCE_END}", "어요"),
+        (rf"(?<=[가-힣])당께{_SENTENCE_END}", "다니까"),
         # typed: 남요 for 나요 (배송 언제 오남요?), spoken 슴까 for 습니까 (보강 있슴까?)
         (rf"(?<=[가-힣])남요{_SENTENCE_END}", "나요"),
         (rf"(?<=[가-힣])슴까{_SENTENCE_END}", "습니까"),
         # archaic: the polite retrospective question -더이까 (그리 말하더이까?)
         (rf"(?<=[가-힣])더이까{_SENTENCE_END}", "던가요"),
+        (rf"(?<=[가-힣])리이까{_SENTENCE_END}", "리까"),  # 어찌 거역하리이까
     )
 )
 
@@ -372,7 +377,11 @@ class SentenceLevel:
 
 
 # 하십시오체 endings, in compatibility-jamo spelling (읍니다: the pre-1988 spelling of 습니다)
-_HAPSYO = re.compile(r"(?:[ㅂ습슴ㅁ답랍읍]니다|[ㅂ습슴답랍읍]니까|십시오|ㅂ시오|[ㅂ읍]시다)$")
+# (and any syllable closed by ㅂ before 니다/니까 that Kiwi keeps whole: 올라오시렵니까)
+_CLOSED_BY_BIEUP = syllables_closed_by(BIEUP)
+_HAPSYO = re.compile(
+    rf"(?:[ㅂㅁ슴{_CLOSED_BY_BIEUP}]니다|[ㅂ슴{_CLOSED_BY_BIEUP}]니까|십시오|ㅂ시오|[ㅂ읍]시다)$"
+)
 
 
 def ending_level(form: str, tag: str) -> str:
@@ -500,7 +509,7 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     if form == "고" and stopped and before is not None and before.form == "말" and before.tag in ("VV", "VX"):
         # "안 되면 말고.", "늦지 말고.": closed by a full stop; a bare "졸지 말고" is cut
         return "banmal", form
-    if form == "여" and tag == "EF" and any(t.tag == "VCP" for t in content[-3:-1]):
+    if form == "여" and tag in ("EF", "EC") and any(t.tag == "VCP" for t in content[-3:-1]):
         return "banmal", form  # "뭔 일이여", "이게 뭐시여": the copula's 이여 (= 이야), not a typed 요
     if tag.startswith("E") and tag not in ("ETM", "EP"):
         level = _ending_of(last, after)
@@ -738,6 +747,8 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                 after_comma = index > 0 and sentences[index - 1].text.rstrip().endswith(",")
                 if (clauses or after_comma) and ending in _INVERTED_TAIL:
                     level, ending = "none", None
+                if sentence.text.rstrip().endswith(",") and _remembering(tokens):
+                    level, ending = "none", None  # "아 맞다," where Kiwi splits the sentence at the comma
                 if len(sentence.text) <= _SHORT_LINE:
                     word = _NOT_WORD.sub("", sentence.text)
                     if word in _POLITE_WORDS or word in _CASUAL_WORDS:  # 넵넵 is no 하십시오체 to Kiwi's eyes
@@ -766,11 +777,16 @@ def _comma_clauses(line: str, tokens) -> list[SentenceLevel]:
     for index, token in enumerate(tokens):
         if token.tag == "SP" and token.form == "," and index > start:
             level, ending = classify_tokens(tokens[start:index])
-            if level != "none" and ending not in _EXCLAIMED:
+            if level != "none" and ending not in _EXCLAIMED and not _remembering(tokens[start:index]):
                 text = line[tokens[start].start : token.start]
                 clauses.append(SentenceLevel(text, level, ending, level_register(level)))
             start = index + 1
     return clauses
+
+
+def _remembering(tokens) -> bool:
+    """ "아 맞다," before what was remembered ("아 맞다, 내일 휴무잖아요."): an exclamation to oneself, no voice."""
+    return [t.form for t in tokens if t.tag not in _TRANSPARENT and t.tag != "IC"] == ["맞", "다"]
 
 
 def overall_level(sentences: list[SentenceLevel]) -> str:
