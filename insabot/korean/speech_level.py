@@ -99,10 +99,8 @@ _REGIONAL = tuple(
     for pattern, standard in (
         # Gyeongsang: the polite question 능교 and polite 예; 반말 데이, 제 and the quotative 카다 (= 하다)
         (rf"(?<=[가-힣])(?:능교|는교|닝교){_SENTENCE_END}", "나요"),  # 진지 자셨능교?, 어데 가는교?
-        (
-            rf"(?<=[어아게께세지데라까나빼네고])예{_SENTENCE_END}",
-            "요",
-        ),  # 오셨어예?, 내려갈게예, 드릴까예?, 잔잔하네예
+        # 오셨어예?, 내려갈게예, 드릴까예?, 잔잔하네예
+        (rf"(?<=[어아게께세지데라까나빼네고])예{_SENTENCE_END}", "요"),
         (rf"(?<=[{syllables_closed_by(BIEUP)}])니더{_SENTENCE_END}", "니다"),  # 지 왔습니더, 내일 갑니더
         (r"(?<=[가-힣])[심습]니꺼", "습니까"),  # 약은 드셨심니꺼?
         (rf"(?<=[가-힣])이소{_SENTENCE_END}", "세요"),  # 하이소체 that Kiwi does not split: 많이 드이소
@@ -645,9 +643,8 @@ def level_register(level: str) -> str:
 
 def _person_register(tokens) -> str:
     """나/너 (casual) or 저/저희 (polite) in a line that has no level ("엄마 나 도착~~", "아 근데 나 돈 없는데")."""
-    pronouns = {
-        t.form for t in tokens if t.tag == "NP" or (t.tag == "MM" and t.form == "내")
-    }  # 내 거: Kiwi's MM
+    # 내 (= 나의) is Kiwi's MM in "내 거"
+    pronouns = {t.form for t in tokens if t.tag == "NP" or (t.tag, t.form) == ("MM", "내")}
     casual = bool(pronouns & {"나", "내", "너", "니", "너희", "너네"})
     polite = bool(pronouns & {"저", "저희"})
     return "casual" if casual and not polite else "polite" if polite and not casual else "none"
@@ -764,8 +761,9 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
 
 # An exclamation that introduces the comment after its comma ("오늘도 야근이라니, 이 몸은 슬프오"): no voice of its own.
 _EXCLAIMED = frozenset({"다니", "라니", "이라니"})
-# A quotative or a noun phrase closing a sentence whose comma clause (or the sentence Kiwi split off at a comma) spoke first ("말씀드렸잖아요, 저 목요일에
-# 휴가라고.", "아시잖아요, 제가 아침잠 많은 거."): the complement of that clause, inverted, with no level of its own.
+# A quotative or a noun phrase closing a sentence whose comma clause (or the sentence Kiwi split off at a comma) spoke
+# first ("말씀드렸잖아요, 저 목요일에 휴가라고.", "아시잖아요, 제가 아침잠 많은 거."): the complement of that clause,
+# inverted, with no level of its own.
 _INVERTED_TAIL = frozenset({"라고", "이라고", "다고", "거", "것"})
 
 
