@@ -89,6 +89,10 @@ _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈좀]
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
 
+# Hangul syllables closed by ㅂ (갑, 습, 렵) and by ㅆ (했, 있), for the endings that follow them
+_CLOSED_BY_BIEUP = syllables_closed_by(BIEUP)
+_CLOSED_BY_SSANGSIOT = syllables_closed_by(SSANGSIOT)
+
 # A sentence's end: the line's, or punctuation and a space before the next sentence ("잘 됐수다. 한 상자 보내쿠다.")
 _SENTENCE_END = r"(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$|[?!.]+\s)"
 # Regional endings Kiwi does not know (it reads 가는교 as a modifier and a noun, 달았수다 as 수+이+다), written as the
@@ -101,7 +105,7 @@ _REGIONAL = tuple(
         (rf"(?<=[가-힣])(?:능교|는교|닝교){_SENTENCE_END}", "나요"),  # 진지 자셨능교?, 어데 가는교?
         # 오셨어예?, 내려갈게예, 드릴까예?, 잔잔하네예
         (rf"(?<=[어아게께세지데라까나빼네고])예{_SENTENCE_END}", "요"),
-        (rf"(?<=[{syllables_closed_by(BIEUP)}])니더{_SENTENCE_END}", "니다"),  # 지 왔습니더, 내일 갑니더
+        (rf"(?<=[{_CLOSED_BY_BIEUP}])니더{_SENTENCE_END}", "니다"),  # 지 왔습니더, 내일 갑니더
         (r"(?<=[가-힣])[심습]니꺼", "습니까"),  # 약은 드셨심니꺼?
         (rf"(?<=[가-힣])이소{_SENTENCE_END}", "세요"),  # 하이소체 that Kiwi does not split: 많이 드이소
         (rf"(?<=[가-힣])니꺼{_SENTENCE_END}", "니까"),  # 우째 합니꺼?
@@ -117,7 +121,7 @@ _REGIONAL = tuple(
         (rf"아녀유{_SENTENCE_END}", "아니에요"),
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
         # after a past or 있 syllable only: a noun + 다 (필수다, 가수다, 실수다) keeps its reading
-        (rf"(?<=[{syllables_closed_by(SSANGSIOT)}])수다{_SENTENCE_END}", "습니다"),  # 올해 잘 됐수다
+        (rf"(?<=[{_CLOSED_BY_SSANGSIOT}])수다{_SENTENCE_END}", "습니다"),  # 올해 잘 됐수다
         (rf"(?<=[가-힣])(?:수꽈|우꽈|수광|수과){_SENTENCE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
         (rf"(?<=[가-힣])이우다{_SENTENCE_END}", "입니다"),  # 우리 식당이우다
         (rf"(?<=[가-힣])읍서{_SENTENCE_END}", "으십시오"),  # the polite imperative: 밥 먹읍서
@@ -130,7 +134,7 @@ _REGIONAL = tuple(
         (rf"텐께{_SENTENCE_END}", "테니까"),  # 그라믄 내가 갈 텐께
         (rf"(?<=[어아])라우{_SENTENCE_END}", "요"),  # polite -라우: 지 왔어라우
         # polite -어라 after a past syllable (늦었어라: an imperative takes no past), 반말 -당께 (= -다니까)
-        (rf"(?<=[{syllables_closed_by(SSANGSIOT)}])어라{_SENTENCE_END}", "어요"),
+        (rf"(?<=[{_CLOSED_BY_SSANGSIOT}])어라{_SENTENCE_END}", "어요"),
         (rf"(?<=[가-힣])당께{_SENTENCE_END}", "다니까"),
         # typed: 남요 for 나요 (배송 언제 오남요?), spoken 슴까 for 습니까 (보강 있슴까?)
         (rf"(?<=[가-힣])남요{_SENTENCE_END}", "나요"),
@@ -255,7 +259,7 @@ _EMBEDDED = re.compile(r"(ㄴ지|는지|은지|ㄹ지|을지|던지)$")
 # A word Kiwi does not know is a noun to it (개춥다, 사기템임, 사지마셈); its last syllable still shows the ending.
 # Two syllables are enough after a verb's stem (하삼, 주셈) or a past syllable (떴삼, 갔셈).
 _UNKNOWN_EUMSEUM = re.compile(
-    rf"..(임|함|됨|짐|셈|삼)$|^[{_SEM_STEMS}](셈|삼)$|[{syllables_closed_by(SSANGSIOT)}](음|셈|삼)$"
+    rf"..(임|함|됨|짐|셈|삼)$|^[{_SEM_STEMS}](셈|삼)$|[{_CLOSED_BY_SSANGSIOT}](음|셈|삼)$"
 )
 _UNKNOWN_BANMAL = re.compile(r"..다$")
 _CONNECTIVE_EF = re.compile(
@@ -376,7 +380,6 @@ class SentenceLevel:
 
 # 하십시오체 endings, in compatibility-jamo spelling (읍니다: the pre-1988 spelling of 습니다)
 # (and any syllable closed by ㅂ before 니다/니까 that Kiwi keeps whole: 올라오시렵니까)
-_CLOSED_BY_BIEUP = syllables_closed_by(BIEUP)
 _HAPSYO = re.compile(
     rf"(?:[ㅂㅁ슴{_CLOSED_BY_BIEUP}]니다|[ㅂ슴{_CLOSED_BY_BIEUP}]니까|십시오|ㅂ시오|[ㅂ읍]시다)$"
 )
