@@ -59,6 +59,8 @@ REGISTER_CASES = {
         ("오늘 단수가 예정되어 있으니", "none"),  # -으니 cut
         ("시험 끝나야", "none"),  # Kiwi's final 야 after a verb is -아야
         ("과제 하느라고", "none"),  # -느라고 is no quotative -라고
+        ("밤새 길이 얼 테니", "none"),  # a cut 테니 is no question -니, and 니께 is -니까 (round 15)
+        ("조심히 오셔유. 눈길이 미끄러우니께", "polite"),
         ("내일 비가 온다면", "none"),
         ("더 빠르게.", "none"),
         ("지금 가는 중인데 길이 막혀서", "none"),
@@ -311,6 +313,14 @@ REGISTER_CASES = {
         ("그거 니 거 아이가", "casual"),
         ("내일 다시 올께예.", "polite"),
         ("설명 좀여", "polite"),
+        # Jeolla -지라우, Chungcheong -네유 and 반말 -잖여, Jeju 거우다 and 수다 after an adjective, Gyeongsang
+        # -어래이 before a heart (round 15)
+        ("먼 길 오시느라 애쓰셨지라우.", "polite"),
+        ("올해 배추 참 잘됐네유.", "polite"),
+        ("그거 니가 먼저 했잖여.", "casual"),
+        ("이 옷 우리 어멍이 만든 거우다.", "polite"),
+        ("오늘 날이 참 좋수다.", "polite"),
+        ("국 식기 전에 얼른 묵어래이 ♡", "casual"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line
@@ -322,6 +332,9 @@ REGISTER_CASES = {
         # the hearsay -ㄴ대, which Kiwi splits into a modifier and a noun before an emoji (round 11)
         ("주말에 비 온대 ☔", "casual"),
         ("그 영화 내 취향 ㅋㅋ", "casual"),  # 내 (= 나의) in a line without a level
+        # a laugh inside a line, before more words, ends a sentence Kiwi runs on (round 15)
+        ("막차 또 놓침 ㅋㅋㅋ 개망", "casual"),
+        ("시험 망함 ㅋㅋ 인생 끝", "casual"),
     ],
     "real_mixed": [
         ("어제 잘 들어갔어요? 나 완전 피곤해", "mixed"),

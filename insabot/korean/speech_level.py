@@ -110,20 +110,23 @@ _REGIONAL = tuple(
         (rf"(?<=[가-힣])이소{_SENTENCE_END}", "세요"),  # 하이소체 that Kiwi does not split: 많이 드이소
         (rf"(?<=[가-힣])니꺼{_SENTENCE_END}", "니까"),  # 우째 합니꺼?
         (rf"(?<=[맙았었였했겠])데이{_SENTENCE_END}", "다"),  # 고맙데이
-        (rf"(?<=[으가하와봐해])래이{_SENTENCE_END}", "라"),  # 마이 묵으래이 (먹어라)
+        (rf"(?<=[으어가하와봐해])래이{_SENTENCE_END}", "라"),  # 마이 묵으래이, 챙기 묵어래이 (먹어라)
         (rf"(?<![가-힣])무라{_SENTENCE_END}", "먹어라"),  # 마이 무라
         (rf"(?<=[맞되하렇았었였했겠])제{_SENTENCE_END}", "지"),  # 할매 말이 맞제, 안 되제
         (rf"카더라{_SENTENCE_END}", "하더라"),  # 할매가 "…" 카더라
         (rf"(?<![가-힣])아이가{_SENTENCE_END}", "아니냐"),  # 그거 니 거 아이가
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
-        (rf"(?<=[와아어게께해봐줘워대])유{_SENTENCE_END}", "요"),  # 싹싹허대유 too
+        (rf"(?<=[와아어게께해봐줘워대네])유{_SENTENCE_END}", "요"),  # 싹싹허대유, 잘됐네유 too
         (rf"(?<=[가-힣]구)유{_SENTENCE_END}", "요"),  # 국수나 삶아 먹을라구유
         (rf"아녀유{_SENTENCE_END}", "아니에요"),
+        (rf"(?<=[가-힣])잖여{_SENTENCE_END}", "잖아"),  # 반말 잖여: 완전 맛있잖여
+        (rf"(?<=[가-힣])니께{_SENTENCE_END}", "니까"),  # the connective 니께, cut: 길 미끄러우니께
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
         # after a past or 있 syllable only: a noun + 다 (필수다, 가수다, 실수다) keeps its reading
-        (rf"(?<=[{_CLOSED_BY_SSANGSIOT}])수다{_SENTENCE_END}", "습니다"),  # 올해 잘 됐수다
+        (rf"(?<=[{_CLOSED_BY_SSANGSIOT}좋많싫없])수다{_SENTENCE_END}", "습니다"),  # 올해 잘 됐수다, 맛 좋수다
         (rf"(?<=[가-힣])(?:수꽈|우꽈|수광|수과){_SENTENCE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
         (rf"(?<=[가-힣])이우다{_SENTENCE_END}", "입니다"),  # 우리 식당이우다
+        (rf"(?<=거)우다{_SENTENCE_END}", "입니다"),  # 우리 밭에서 딴 거우다
         (rf"(?<=[가-힣])읍서{_SENTENCE_END}", "으십시오"),  # the polite imperative: 밥 먹읍서
         (rf"(?<=[가-힣])십서{_SENTENCE_END}", "십시오"),  # 차 한 잔 마십서
         (rf"(?<=[가-힣])쿠다{_SENTENCE_END}", "겠습니다"),  # 한 상자 보내쿠다
@@ -132,7 +135,11 @@ _REGIONAL = tuple(
         (rf"(?<=[라어아지제게네])잉{_SENTENCE_END}", ""),  # 어여 들어가 쉬어라잉
         (rf"(?<=[는은운던])디{_SENTENCE_END}", "데"),  # 내가 직접 가 봤는디
         (rf"텐께{_SENTENCE_END}", "테니까"),  # 그라믄 내가 갈 텐께
-        (rf"(?<=[어아])라우{_SENTENCE_END}", "요"),  # polite -라우: 지 왔어라우
+        (
+            r"테니(?=[.…~\s]*$)",
+            "테니까",
+        ),  # cut after 테니, which Kiwi reads as the question -니: 제가 살 테니
+        (rf"(?<=[어아지])라우{_SENTENCE_END}", "요"),  # polite -라우: 지 왔어라우, 고생하셨지라우
         # polite -어라 after a past syllable (늦었어라: an imperative takes no past), 반말 -당께 (= -다니까)
         (rf"(?<=[{_CLOSED_BY_SSANGSIOT}])어라{_SENTENCE_END}", "어요"),
         (rf"(?<=[가-힣])당께{_SENTENCE_END}", "다니까"),
@@ -689,19 +696,22 @@ def _repeats_one_of(word: str, units: frozenset[str]) -> bool:
     return any(len(word) % len(unit) == 0 and word == unit * (len(word) // len(unit)) for unit in units)
 
 
+_LAUGH_BREAK = re.compile(r"([ㅋㅎㅠㅜ]{2,})[ \t]+(?=[가-힣])")
+
+
 def blank_quotes(text: str) -> str:
     return _QUOTE.sub(lambda m: m.group(0)[0] + "…" + m.group(0)[-1], text)
 
 
 def prepare(text: str) -> list[str]:
-    """Chat lines (bubbles) with quotes blanked; each line is split into sentences by Kiwi."""
-    return [
-        line
-        for line in (
-            _typed_endings(_DRAWN_OUT.sub(r"\1", blank_quotes(raw))).strip() for raw in text.split("\n")
-        )
-        if line
-    ]
+    """Chat lines (bubbles) with quotes blanked, a line also broken after a laugh or a cry that goes on to more
+    words ("버스 놓침 ㅋㅋㅋ 개망": two sentences Kiwi does not split); each line is split into sentences by Kiwi."""
+    lines = []
+    for raw in text.split("\n"):
+        for piece in _LAUGH_BREAK.sub(r"\1\n", blank_quotes(raw)).split("\n"):
+            if line := _typed_endings(_DRAWN_OUT.sub(r"\1", piece)).strip():
+                lines.append(line)
+    return lines
 
 
 def _typed_endings(line: str) -> str:
