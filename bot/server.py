@@ -58,7 +58,7 @@ from insabot.chat import (
 )
 from insabot.config import Config, GenerationConfig, ServeConfig
 from insabot.errors import InsabotError
-from insabot.generation import check_candidates
+from insabot.generation import check_generation
 from insabot.kakao_export import KakaoFormatError
 from insabot.plan import PlanInputError, parse_now, plan_message, plan_text, to_ics
 
@@ -356,7 +356,7 @@ def _generation_error(exc: Exception) -> ApiError:
 
 def create_app(backend: Backend, settings: Settings) -> FastAPI:
     config = settings.config
-    check_candidates(config.generation)  # here, not in the first Kakao user's reply
+    check_generation(config.generation)  # here, not in the first Kakao user's reply
     chat = ChatSettings.from_config(config)
     app = FastAPI(title="insabot", version="1", docs_url=None, redoc_url=None)
     app.add_middleware(BodyLimit, limit=config.serve.max_body_bytes)

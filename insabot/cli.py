@@ -276,6 +276,12 @@ def _add_generate_command(commands: argparse._SubParsersAction) -> None:
         help="sample this many replies per prompt and keep the best by relevance (with --temperature; "
         "insabot/rerank.py)",
     )
+    generate.add_argument(
+        "--max-sentences",
+        type=int,
+        default=None,
+        help="end each reply after this many sentences (0 = no limit, the default; the demo chat uses 1)",
+    )
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.add_argument("--batch-size", type=int, default=8, help="prompts generated together (default 8)")
     generate.add_argument("--out", default=None, help="output JSONL file (default: standard output)")
@@ -707,7 +713,7 @@ def _data_kakao(args: argparse.Namespace) -> int:
 
 def _generate(args: argparse.Namespace) -> int:
     from insabot.bot.batch import conversations_for, generate_rows, read_prompts
-    from insabot.generation import check_candidates
+    from insabot.generation import check_generation
     from insabot.models.loading import load
     from insabot.textio import write_jsonl_atomic
 
@@ -722,12 +728,14 @@ def _generate(args: argparse.Namespace) -> int:
         overrides.append(f"generation.max_new_tokens={args.max_new_tokens}")
     if args.candidates is not None:
         overrides.append(f"generation.candidates={args.candidates}")
+    if args.max_sentences is not None:
+        overrides.append(f"generation.max_sentences={args.max_sentences}")
     if args.system is not None:
         overrides.append(f"chat.system_prompt={json.dumps(args.system, ensure_ascii=False)}")
     args.overrides = [*overrides, *args.overrides]
     config = _resolve_config(args)
     # bad input, over-long prompts included, fails before the model loads
-    check_candidates(config.generation)
+    check_generation(config.generation)
     prompts = read_prompts(args.path, config.chat.tone)
     conversations = conversations_for(prompts, args.path, config)
     loaded = load(config.model, progress=True)

@@ -70,6 +70,11 @@ class GenerationConfig:
     """End a reply once it repeats a line or sentence, and drop the repeat (insabot/korean/loops.py): greedy
     decoding of a small model otherwise says the same line to the token limit. A stream holds back a sentence
     that starts like an earlier one until it parts from it or completes the repeat, so no stream shows it."""
+    max_sentences: int = 0
+    """End a reply after this many sentences, once another begins (insabot/korean/sentences.py: a sentence ends at
+    a line break, final punctuation or a laugh before a space, and holds at least five syllables; a quotation and
+    the line leading into one stay whole). 0 = no limit. The demo chat uses 1: a small model's first sentence is
+    its best (README "Blind rated read", round 8)."""
     candidates: int = 1
     """Replies sampled per message where nothing streams (`insabot generate`, the eval, the Kakao skill and
     non-streamed API requests): the best of them by relevance, after dropping looped, empty and wrong-tone ones,

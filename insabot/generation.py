@@ -24,6 +24,7 @@ from transformers import (
 from insabot.chat import Message
 from insabot.config import ConfigError, GenerationConfig
 from insabot.korean.loops import cut_repeat, repeat_start, undecided_from
+from insabot.korean.sentences import cut_after_sentences, sentences_end
 
 # Chat templates close a turn with one of these; whichever the vocabulary has also ends generation.
 # (HyperCLOVA X SEED writes `<|im_end|><|endofturn|>` and its model card stops at `<|endofturn|>`.)
@@ -44,9 +45,8 @@ class StopOnEvent(StoppingCriteria):
         )
 
 
-class StopOnLoop(StoppingCriteria):
-    """Ends each row once its new text completes a line or sentence it has said before (`generation.stop_loops`);
-    `cut_repeat` then drops that repeat from the reply. Decoding a row's few dozen new tokens each step costs
+class _StopOnText(StoppingCriteria):
+    """Ends each row once its new text, decoded, says so. Decoding a row's few dozen new tokens each step costs
     well under a millisecond beside a forward pass."""
 
     def __init__(self, tokenizer: Any):
@@ -59,9 +59,30 @@ class StopOnLoop(StoppingCriteria):
         if self.prompt_width is None:  # first asked after the first new token
             self.prompt_width = input_ids.shape[1] - 1
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_width :], skip_special_tokens=True)
-        return torch.tensor(
-            [repeat_start(text, finished=False) is not None for text in texts], device=input_ids.device
-        )
+        return torch.tensor([self.ends(text) for text in texts], device=input_ids.device)
+
+    def ends(self, text: str) -> bool:
+        raise NotImplementedError
+
+
+class StopOnLoop(_StopOnText):
+    """Ends each row once its new text completes a line or sentence it has said before (`generation.stop_loops`);
+    `cut_repeat` then drops that repeat from the reply."""
+
+    def ends(self, text: str) -> bool:
+        return repeat_start(text, finished=False) is not None
+
+
+class StopAfterSentences(_StopOnText):
+    """Ends each row once a sentence begins after its first `count` (`generation.max_sentences`); the reply is
+    then cut where they end."""
+
+    def __init__(self, tokenizer: Any, count: int):
+        super().__init__(tokenizer)
+        self.count = count
+
+    def ends(self, text: str) -> bool:
+        return sentences_end(text, self.count) is not None
 
 
 class _Stopped(Exception):
@@ -144,8 +165,13 @@ def generate_kwargs(gen: GenerationConfig, tokenizer: Any, model: Any) -> dict[s
         kwargs.update(temperature=gen.temperature, top_p=gen.top_p)
     else:  # greedy: make the model's own sampling defaults (generation_config.json) not apply
         kwargs.update(temperature=None, top_p=None, top_k=None)
+    criteria: list[StoppingCriteria] = []
     if gen.stop_loops:
-        kwargs["stopping_criteria"] = StoppingCriteriaList([StopOnLoop(tokenizer)])
+        criteria.append(StopOnLoop(tokenizer))
+    if gen.max_sentences:
+        criteria.append(StopAfterSentences(tokenizer, gen.max_sentences))
+    if criteria:
+        kwargs["stopping_criteria"] = StoppingCriteriaList(criteria)
     if gen.repetition_penalty != 1.0:
         if gen.penalize_end_tokens:  # the stock processor, for the stopping comparison only
             kwargs["repetition_penalty"] = gen.repetition_penalty
@@ -201,7 +227,7 @@ def stream_reply(
     thread = threading.Thread(target=work, name="insabot-generate", daemon=True)
     thread.start()
     try:
-        yield from _shown_pieces(streamer, gen.stop_loops)
+        yield from _shown_pieces(streamer, gen.stop_loops, gen.max_sentences)
     finally:
         stop_event.set()
         thread.join()
@@ -209,29 +235,38 @@ def stream_reply(
         raise failure[0]
 
 
-def _shown_pieces(pieces: Iterator[str], stop_loops: bool) -> Iterator[str]:
+def _shown_pieces(pieces: Iterator[str], stop_loops: bool, max_sentences: int = 0) -> Iterator[str]:
     """The streamed text as it may be shown. With `stop_loops`, a sentence that starts the way an earlier one did
     is held back until it either parts from it (then shown) or completes a repeat (then dropped, and the stream
-    ends): the reader never sees the loop the batch paths cut."""
+    ends): the reader never sees the loop the batch paths cut. With `max_sentences`, the stream ends where those
+    sentences end, as soon as a next one begins (nothing of it shown)."""
     text, shown = "", 0
     for piece in pieces:
         text += piece
-        if not stop_loops:
-            ready = len(text)
-        elif (start := repeat_start(text, finished=False)) is not None:
-            if start > shown and text[shown:start].rstrip():
-                yield text[shown:start].rstrip()
+        if (end := _reply_end(text, stop_loops, max_sentences, finished=False)) is not None:
+            if end > shown and text[shown:end].rstrip():
+                yield text[shown:end].rstrip()
             return
-        else:
-            ready = undecided_from(text)
+        ready = undecided_from(text) if stop_loops else len(text)
         ready = len(text[:ready].rstrip())  # a line break waits for the line after it: it may be a repeat
         if ready > shown:
             yield text[shown:ready]
             shown = ready
-    end = repeat_start(text) if stop_loops else None
+    end = _reply_end(text, stop_loops, max_sentences, finished=True)
     rest = text[shown:] if end is None else text[shown:end].rstrip()
     if rest:
         yield rest
+
+
+def _reply_end(text: str, stop_loops: bool, max_sentences: int, finished: bool) -> int | None:
+    """Where a reply stops short of `text`'s end: at a repeat (`stop_loops`) or after its first `max_sentences`
+    sentences once another began, whichever comes first; None if neither."""
+    ends = []
+    if stop_loops and (start := repeat_start(text, finished=finished)) is not None:
+        ends.append(start)
+    if max_sentences and (end := sentences_end(text, max_sentences)) is not None:
+        ends.append(end)
+    return min(ends, default=None)
 
 
 def reranked_reply(
@@ -307,8 +342,11 @@ def seeded_sampling_kwargs(
     }
 
 
-def check_candidates(gen: GenerationConfig) -> None:
-    """Refuse candidate settings that cannot rerank (a ConfigError naming the key)."""
+def check_generation(gen: GenerationConfig) -> None:
+    """Refuse settings that cannot work (a ConfigError naming the key): a negative sentence limit, candidate
+    settings that cannot rerank."""
+    if gen.max_sentences < 0:
+        raise ConfigError(f"generation.max_sentences: {gen.max_sentences} is below 0 (0 = no limit)")
     if gen.candidates < 1:
         raise ConfigError(f"generation.candidates: {gen.candidates} is below 1")
     if gen.candidates > 1 and not gen.do_sample:
@@ -328,10 +366,10 @@ def generate_batch(
     """Replies to several conversations at once, greedy or sampled per `gen` (see `generate_token_ids`). With
     `gen.candidates` > 1 each reply is the reranked best of that many samples (insabot/rerank.py); `categories`
     (the eval's probe categories), when given, let it drop quote-only replies where quoting is not the job."""
-    check_candidates(gen)
+    check_generation(gen)
     if gen.candidates == 1:
         token_ids = generate_token_ids(model, tokenizer, conversations, gen)
-        return decode_replies(model, tokenizer, token_ids, gen.stop_loops)
+        return decode_replies(model, tokenizer, token_ids, gen.stop_loops, gen.max_sentences)
     # imported here: the analysers and the scorer load only when a run reranks, not for every chat
     from insabot.rerank import choose, pmi_relevance
 
@@ -358,16 +396,21 @@ def sample_candidates(
     rows = [conversation for conversation in conversations for _ in range(n)]
     seeds = [candidate_seed(seed, j) for _ in conversations for j in range(n)]
     replies = decode_replies(
-        model, tokenizer, generate_token_ids(model, tokenizer, rows, gen, seeds), gen.stop_loops
+        model,
+        tokenizer,
+        generate_token_ids(model, tokenizer, rows, gen, seeds),
+        gen.stop_loops,
+        gen.max_sentences,
     )
     return [replies[i : i + n] for i in range(0, len(replies), n)]
 
 
 def decode_replies(
-    model: Any, tokenizer: Any, token_ids: list[list[int]], stop_loops: bool = False
+    model: Any, tokenizer: Any, token_ids: list[list[int]], stop_loops: bool = False, max_sentences: int = 0
 ) -> list[Reply]:
     """Each row of `generate_token_ids` as a `Reply`, the end-of-turn token that stopped it dropped; with
-    `stop_loops`, a repeated line or sentence (where StopOnLoop ended the row) cut off, the reply `stop`ped."""
+    `stop_loops`, a repeated line or sentence (where StopOnLoop ended the row) cut off, and with `max_sentences`
+    whatever followed those sentences (where StopAfterSentences ended it), the reply `stop`ped."""
     ends = set(end_token_ids(tokenizer, model))
     replies = []
     for ids in token_ids:
@@ -375,6 +418,8 @@ def decode_replies(
         tokens = ids[:-1] if stopped else ids
         text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
         if stop_loops and (cut := cut_repeat(text)) != text:
+            text, stopped = cut, True
+        if max_sentences and (cut := cut_after_sentences(text, max_sentences)) != text:
             text, stopped = cut, True
         replies.append(Reply(text, len(tokens), "stop" if stopped else "length"))
     return replies

@@ -185,3 +185,26 @@ def test_the_real_style_message_set_reads_as_prompts_with_ids_and_tones():
     prompts = read_prompts(str(REAL_MESSAGES), "banmal")
     expected = load_real_messages()
     assert [(p.row_id, p.message, p.tone) for p in prompts] == [(m.id, m.text, m.tone) for m in expected]
+
+
+def test_max_sentences_flag_sets_the_sentence_limit_and_a_negative_one_is_refused(
+    tiny_dir, tmp_path, capsys, monkeypatch
+):
+    import insabot.bot.batch
+
+    seen = []
+    generate_rows = insabot.bot.batch.generate_rows
+    monkeypatch.setattr(
+        insabot.bot.batch,
+        "generate_rows",
+        lambda prompts, conversations, loaded, config, *rest: (
+            seen.append(config.generation.max_sentences)
+            or generate_rows(prompts, conversations, loaded, config, *rest)
+        ),
+    )
+    path = tmp_path / "p.txt"
+    path.write_text("야 뭐해\n", encoding="utf-8")
+    code, rows, _ = run(capsys, path, "--model", tiny_dir, "--max-new-tokens", 4, "--max-sentences", 1)
+    assert code == 0 and seen == [1] and len(rows) == 1
+    code, _, err = run(capsys, path, "--model", tiny_dir, "--max-sentences", -1)
+    assert code == 2 and "generation.max_sentences: -1 is below 0" in err

@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 import threading
 
@@ -6,17 +7,22 @@ import torch
 
 from insabot.bot.respond import ChatSettings, respond
 from insabot.chat import ChatInputError
-from insabot.config import GenerationConfig
+from insabot.config import ConfigError, GenerationConfig
 from insabot.generation import (
     RepetitionPenaltyExceptEnd,
+    StopAfterSentences,
     StopOnLoop,
     _shown_pieces,
+    check_generation,
     decode_replies,
     encode_conversation,
     end_token_ids,
+    generate_batch,
     generate_kwargs,
     stream_reply,
 )
+from insabot.korean import sentences
+from insabot.korean.sentences import cut_after_sentences
 
 GREEDY = GenerationConfig(max_new_tokens=12, do_sample=False, repetition_penalty=1.0)
 CONVERSATION = [{"role": "system", "content": "반말로 답해."}, {"role": "user", "content": "야, 이거 어때?"}]
@@ -183,3 +189,56 @@ def test_batch_replies_are_cut_at_their_loop(tiny):
     (kept,) = decode_replies(model, tokenizer, [looping], stop_loops=False)
     assert (cut.text, cut.finish_reason) == ("오늘 하루도 푹 쉬어!", "stop")
     assert kept.finish_reason == "length" and kept.text.count("푹 쉬어") == 2
+
+
+@pytest.mark.parametrize("size", [1, 3, 7])
+def test_a_stream_ends_after_its_first_sentence_and_shows_nothing_of_the_next(size):
+    reply = "휴강은 진짜 축하해! 다음 학기엔 그만두자"
+    shown = list(_shown_pieces(iter(_pieces(reply, size)), stop_loops=True, max_sentences=1))
+    assert "".join(shown) == "휴강은 진짜 축하해!"
+    assert len(shown) > 1  # it still streams
+    assert "".join(_shown_pieces(iter(_pieces(reply, size)), stop_loops=True)) == reply
+
+
+def test_stop_after_sentences_ends_a_row_once_the_next_sentence_begins(tiny):
+    _, tokenizer = tiny
+    prompt = tokenizer("야, 이거 어때?", add_special_tokens=False)["input_ids"]
+    verdicts = {}
+    for text in ("그건 진짜 못 참지.", "그건 진짜 못 참지. 다음엔"):
+        reply = tokenizer(text, add_special_tokens=False)["input_ids"]
+        criterion = StopAfterSentences(tokenizer, 1)
+        criterion(torch.tensor([prompt + reply[:1]]), None)
+        verdicts[text] = bool(criterion(torch.tensor([prompt + reply]), None)[0])
+    assert verdicts == {"그건 진짜 못 참지.": False, "그건 진짜 못 참지. 다음엔": True}
+
+
+def test_batch_replies_are_cut_after_their_sentences(tiny):
+    model, tokenizer = tiny
+    ids = tokenizer("그건 진짜 못 참지. 다음엔", add_special_tokens=False)["input_ids"]
+    (cut,) = decode_replies(model, tokenizer, [ids], max_sentences=1)
+    (kept,) = decode_replies(model, tokenizer, [ids])
+    assert (cut.text, cut.finish_reason) == ("그건 진짜 못 참지.", "stop")
+    assert (kept.text, kept.finish_reason) == ("그건 진짜 못 참지. 다음엔", "length")
+
+
+def test_a_generated_reply_under_a_sentence_limit_is_the_unlimited_reply_cut(tiny, monkeypatch):
+    """The limit stops generation early (fewer tokens) and changes nothing before the cut: with the same seed, the
+    limited reply is the unlimited one cut after its first sentence. Batches share one RNG, so each row samples
+    the same draws whether or not its neighbours stopped."""
+    model, tokenizer = tiny
+    monkeypatch.setattr(sentences, "MIN_SYLLABLES", 0)  # the random model writes no Hangul
+    line_break = torch.zeros(model.config.vocab_size)
+    line_break[tokenizer.convert_tokens_to_ids("Ċ")] = 10.0  # so that its replies have lines to cut
+    model.lm_head.register_forward_hook(lambda module, args, logits: logits + line_break)
+    sampled = GenerationConfig(max_new_tokens=40, temperature=1.0, top_p=1.0, repetition_penalty=1.0, seed=3)
+    conversations = [CONVERSATION, [{"role": "user", "content": "오늘 점심 뭐 먹지"}]]
+    unlimited = generate_batch(model, tokenizer, conversations, sampled)
+    limited = generate_batch(model, tokenizer, conversations, dataclasses.replace(sampled, max_sentences=1))
+    assert [r.text for r in limited] == [cut_after_sentences(r.text, 1) for r in unlimited]
+    assert all(len(c.text) < len(u.text) for c, u in zip(limited, unlimited, strict=True))  # both were cut
+    assert all(c.new_tokens < u.new_tokens for c, u in zip(limited, unlimited, strict=True))  # stopped early
+
+
+def test_a_negative_sentence_limit_is_refused():
+    with pytest.raises(ConfigError, match="generation.max_sentences"):
+        check_generation(GenerationConfig(max_sentences=-1))
