@@ -216,6 +216,7 @@ REGISTER_CASES = {
         # ... and where Kiwi splits the sentence at the comma (round 12)
         ("부장님도 아시잖아요, 이번 달 매출 안 나온 거.", "polite"),
         ("말씀드렸잖습니까, 그건 어렵다고.", "polite"),
+        ("제가 말씀드렸지요, 내일 눈이 온다고.", "polite"),  # the verb's -ㄴ다고 likewise (round 16)
         ("나도 그렇게 생각했는데.", "casual"),  # -는데 closed by a full stop is said (round 11) ...
         ("분명히 말했는데", "none"),  # ... a bare one is cut
         ("그거 내가 먼저 찜했다니까.", "casual"),  # insisting -다니까
@@ -321,6 +322,7 @@ REGISTER_CASES = {
         ("이 옷 우리 어멍이 만든 거우다.", "polite"),
         ("오늘 날이 참 좋수다.", "polite"),
         ("국 식기 전에 얼른 묵어래이 ♡", "casual"),
+        ("이 배추 을마예유?", "polite"),  # Chungcheong: the copula's 예유 (round 16)
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line
@@ -338,6 +340,9 @@ REGISTER_CASES = {
     ],
     "real_mixed": [
         ("어제 잘 들어갔어요? 나 완전 피곤해", "mixed"),
+        # a short word that is a whole 반말 sentence mixes with 존댓말 where an answer (응, 네) would not (round 16)
+        ("고마워. 아 아니, 감사합니다 부장님.", "mixed"),
+        ("그럼 내일 봬요. 잘자", "mixed"),
         # a clause closed before a comma speaks too; a connective or adverb before one does not
         ("알았어, 이따 연락드릴게요.", "mixed"),
         ("여기요, 이거 너 줄게", "mixed"),

@@ -119,6 +119,7 @@ _REGIONAL = tuple(
         (rf"(?<=[와아어게께해봐줘워대네])유{_SENTENCE_END}", "요"),  # 싹싹허대유, 잘됐네유 too
         (rf"(?<=[가-힣]구)유{_SENTENCE_END}", "요"),  # 국수나 삶아 먹을라구유
         (rf"아녀유{_SENTENCE_END}", "아니에요"),
+        (rf"(?<=[가-힣])예유{_SENTENCE_END}", "예요"),  # the copula's 예유: 그거 을마예유?
         (rf"(?<=[가-힣])잖여{_SENTENCE_END}", "잖아"),  # 반말 잖여: 완전 맛있잖여
         (rf"(?<=[가-힣])니께{_SENTENCE_END}", "니까"),  # the connective 니께, cut: 길 미끄러우니께
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
@@ -360,6 +361,9 @@ _CASUAL_WORDS = frozenset(
         ),
     }
 )
+# The short words that are whole 반말 sentences, not answers or calls: they keep the level Kiwi finds, so beside
+# 존댓말 they make a mix ("고마워. 아니 감사합니다, 선배.") where 응 or 네 would not.
+_SAID_WORDS = frozenset({"고마워", "아니야", "잘자", "글쎄다"})
 _FILLERS = frozenset({"아", "어", "음", "앗", "오", "흠", "아아", "엇"})
 _NOT_WORD = re.compile(r"[\s.,!?~…·ㅠㅜ^;:\-_*'\"()\[\]♡♥]+|[ㅋㅎ]{2,}|[^\w\s]")
 _SHORT_LINE = 24  # characters: longer lines are never one of the words above, even with tails
@@ -761,8 +765,8 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                     level, ending = "none", None  # "아 맞다," where Kiwi splits the sentence at the comma
                 if len(sentence.text) <= _SHORT_LINE:
                     word = _NOT_WORD.sub("", sentence.text)
-                    if word in _POLITE_WORDS or word in _CASUAL_WORDS:  # 넵넵 is no 하십시오체 to Kiwi's eyes
-                        level, ending = "none", None
+                    if (word in _POLITE_WORDS or word in _CASUAL_WORDS) and word not in _SAID_WORDS:
+                        level, ending = "none", None  # 넵넵 is no 하십시오체 to Kiwi's eyes
                 register = level_register(level) if level != "none" else bare_register(sentence.text)
                 if register == "none":
                     register = _person_register(sentence.tokens)
@@ -777,7 +781,7 @@ _EXCLAIMED = frozenset({"다니", "라니", "이라니"})
 # A quotative or a noun phrase closing a sentence whose comma clause (or the sentence Kiwi split off at a comma) spoke
 # first ("말씀드렸잖아요, 저 목요일에 휴가라고.", "아시잖아요, 제가 아침잠 많은 거."): the complement of that clause,
 # inverted, with no level of its own.
-_INVERTED_TAIL = frozenset({"라고", "이라고", "다고", "거", "것"})
+_INVERTED_TAIL = frozenset({"라고", "이라고", "다고", "ㄴ다고", "는다고", "거", "것"})
 
 
 def _comma_clauses(line: str, tokens) -> list[SentenceLevel]:
