@@ -60,6 +60,9 @@ REGISTER_CASES = {
         ("시험 끝나야", "none"),  # Kiwi's final 야 after a verb is -아야
         ("과제 하느라고", "none"),  # -느라고 is no quotative -라고
         ("밤새 길이 얼 테니", "none"),  # a cut 테니 is no question -니, and 니께 is -니까 (round 15)
+        # an unasked -니 after 존댓말 is cut, not a switch to the 해라체 question; asked, it is one (round 17)
+        ("오늘은 휴무입니다. 내일 오전부터 정상 영업하니", "polite"),
+        ("안녕하세요. 근데 너 밥 먹었니?", "mixed"),
         ("조심히 오셔유. 눈길이 미끄러우니께", "polite"),
         ("내일 비가 온다면", "none"),
         ("더 빠르게.", "none"),
@@ -323,6 +326,10 @@ REGISTER_CASES = {
         ("오늘 날이 참 좋수다.", "polite"),
         ("국 식기 전에 얼른 묵어래이 ♡", "casual"),
         ("이 배추 을마예유?", "polite"),  # Chungcheong: the copula's 예유 (round 16)
+        ("그건 안 되지라.", "polite"),  # Jeolla -지라 and -께라, spoken -십셔, typed 여 after 까 (round 17)
+        ("뭘로 드릴께라?", "polite"),
+        ("안녕히 가십셔~", "polite"),
+        ("그니까여 ㅠㅠ", "polite"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line

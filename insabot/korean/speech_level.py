@@ -84,7 +84,7 @@ _TYPED_YONG = re.compile(
 )
 # ... and at a line's end after the question's 가/나 and the 지 of 그렇지요 (판매 중인가용?, 했나용, 그렇지용)
 _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
-_TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈좀])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+_TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈좀까])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
@@ -130,6 +130,7 @@ _REGIONAL = tuple(
         (rf"(?<=거)우다{_SENTENCE_END}", "입니다"),  # 우리 밭에서 딴 거우다
         (rf"(?<=[가-힣])읍서{_SENTENCE_END}", "으십시오"),  # the polite imperative: 밥 먹읍서
         (rf"(?<=[가-힣])십서{_SENTENCE_END}", "십시오"),  # 차 한 잔 마십서
+        (rf"(?<=[가-힣])십셔{_SENTENCE_END}", "십시오"),  # spoken: 어서 오십셔
         (rf"(?<=[가-힣])쿠다{_SENTENCE_END}", "겠습니다"),  # 한 상자 보내쿠다
         (r"옵서예?(?=[\s,?!.~]|$)", "오세요"),  # 혼저 옵서
         # Jeolla: the tail 잉 says nothing; -는디 is -는데 (a cut connective), -텐께 is -테니까
@@ -141,6 +142,8 @@ _REGIONAL = tuple(
             "테니까",
         ),  # cut after 테니, which Kiwi reads as the question -니: 제가 살 테니
         (rf"(?<=[어아지])라우{_SENTENCE_END}", "요"),  # polite -라우: 지 왔어라우, 고생하셨지라우
+        (rf"(?<=[가-힣])지라{_SENTENCE_END}", "지요"),  # polite -지라: 그라믄 안 되지라
+        (rf"(?<=[가-힣])께라{_SENTENCE_END}", "게요"),  # polite -ㄹ께라: 뭐 드릴께라?
         # polite -어라 after a past syllable (늦었어라: an imperative takes no past), 반말 -당께 (= -다니까)
         (rf"(?<=[{_CLOSED_BY_SSANGSIOT}])어라{_SENTENCE_END}", "어요"),
         (rf"(?<=[가-힣])당께{_SENTENCE_END}", "다니까"),
@@ -763,6 +766,11 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                     level, ending = "none", None
                 if sentence.text.rstrip().endswith(",") and _remembering(tokens):
                     level, ending = "none", None  # "아 맞다," where Kiwi splits the sentence at the comma
+                if ending == "니" and not sentence.text.rstrip().endswith("?") and _said_politely(result):
+                    level, ending = (
+                        "none",
+                        None,
+                    )  # "배송 출발했습니다. 도착 시간은 문자로 안내되니": a cut -니
                 if len(sentence.text) <= _SHORT_LINE:
                     word = _NOT_WORD.sub("", sentence.text)
                     if (word in _POLITE_WORDS or word in _CASUAL_WORDS) and word not in _SAID_WORDS:
@@ -797,6 +805,12 @@ def _comma_clauses(line: str, tokens) -> list[SentenceLevel]:
                 clauses.append(SentenceLevel(text, level, ending, level_register(level)))
             start = index + 1
     return clauses
+
+
+def _said_politely(earlier: list[SentenceLevel]) -> bool:
+    """Whether a sentence before, in the same text, speaks 존댓말: after it, an unasked -니 is a cut connective,
+    not the 해라체 question a speaker would switch to."""
+    return any(s.level != "none" and s.register == "polite" for s in earlier)
 
 
 def _remembering(tokens) -> bool:
