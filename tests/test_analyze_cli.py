@@ -6,26 +6,7 @@ import pytest
 
 from insabot.cli import main
 from insabot.eval.validation import (
-    HOLDOUT_2_SHA256,
-    HOLDOUT_3_SHA256,
-    HOLDOUT_4_SHA256,
-    HOLDOUT_5_SHA256,
-    HOLDOUT_6_SHA256,
-    HOLDOUT_7_SHA256,
-    HOLDOUT_8_SHA256,
-    HOLDOUT_9_SHA256,
-    HOLDOUT_10_SHA256,
-    HOLDOUT_11_SHA256,
-    HOLDOUT_12_SHA256,
-    HOLDOUT_13_SHA256,
-    HOLDOUT_14_SHA256,
-    HOLDOUT_15_SHA256,
-    HOLDOUT_16_SHA256,
-    HOLDOUT_17_SHA256,
-    HOLDOUT_18_SHA256,
-    HOLDOUT_19_SHA256,
-    HOLDOUT_SET,
-    HOLDOUT_SET_2,
+    HOLDOUT_SHA256,
     HOLDOUTS,
     LABELLED_SET,
     format_register_report,
@@ -220,7 +201,10 @@ def test_labelled_set_accuracy_is_pinned(capsys):
 
 
 def test_the_holdout_is_frozen_and_blind_to_the_labelled_set():
-    holdout = load_labelled(HOLDOUT_SET)
+    import hashlib
+
+    assert hashlib.sha256(HOLDOUTS[1].read_bytes()).hexdigest() == HOLDOUT_SHA256[1]
+    holdout = load_labelled(HOLDOUTS[1])
     assert len(holdout) >= 1000
     assert {r["register"] for r in holdout} == {"polite", "casual", "mixed", "none"}
     # no row written for the labelled set is in the holdout; only a few common short lines of the original 490
@@ -233,34 +217,34 @@ def test_the_holdout_is_frozen_and_blind_to_the_labelled_set():
 def test_the_second_holdout_is_frozen_and_apart_from_both_earlier_sets():
     import hashlib
 
-    assert hashlib.sha256(HOLDOUT_SET_2.read_bytes()).hexdigest() == HOLDOUT_2_SHA256
-    holdout = load_labelled(HOLDOUT_SET_2)
+    assert hashlib.sha256(HOLDOUTS[2].read_bytes()).hexdigest() == HOLDOUT_SHA256[2]
+    holdout = load_labelled(HOLDOUTS[2])
     assert len(holdout) == 946 and len({r["text"] for r in holdout}) == 946
     assert {r["register"] for r in holdout} == {"polite", "casual", "mixed", "none"}
     assert not {r["text"] for r in holdout} & {
-        r["text"] for r in load_labelled() + load_labelled(HOLDOUT_SET)
+        r["text"] for r in load_labelled() + load_labelled(HOLDOUTS[1])
     }
 
 
-# each later holdout: (its SHA-256, its size); frozen before it was first scored, apart from every earlier set
+# each later holdout's size; frozen (its SHA-256) before it was first scored, apart from every earlier set
 LATER_HOLDOUTS = {
-    3: (HOLDOUT_3_SHA256, 932),
-    4: (HOLDOUT_4_SHA256, 1097),
-    5: (HOLDOUT_5_SHA256, 1038),
-    6: (HOLDOUT_6_SHA256, 1105),
-    7: (HOLDOUT_7_SHA256, 1071),
-    8: (HOLDOUT_8_SHA256, 1074),
-    9: (HOLDOUT_9_SHA256, 1086),
-    10: (HOLDOUT_10_SHA256, 1046),
-    11: (HOLDOUT_11_SHA256, 1056),
-    12: (HOLDOUT_12_SHA256, 1019),
-    13: (HOLDOUT_13_SHA256, 985),
-    14: (HOLDOUT_14_SHA256, 992),
-    15: (HOLDOUT_15_SHA256, 1027),
-    16: (HOLDOUT_16_SHA256, 992),
-    17: (HOLDOUT_17_SHA256, 990),
-    18: (HOLDOUT_18_SHA256, 959),
-    19: (HOLDOUT_19_SHA256, 957),
+    3: 932,
+    4: 1097,
+    5: 1038,
+    6: 1105,
+    7: 1071,
+    8: 1074,
+    9: 1086,
+    10: 1046,
+    11: 1056,
+    12: 1019,
+    13: 985,
+    14: 992,
+    15: 1027,
+    16: 992,
+    17: 990,
+    18: 959,
+    19: 957,
 }
 
 
@@ -268,8 +252,8 @@ LATER_HOLDOUTS = {
 def test_each_later_holdout_is_frozen_and_apart_from_every_earlier_set(number):
     import hashlib
 
-    sha256, size = LATER_HOLDOUTS[number]
-    assert hashlib.sha256(HOLDOUTS[number].read_bytes()).hexdigest() == sha256
+    size = LATER_HOLDOUTS[number]
+    assert hashlib.sha256(HOLDOUTS[number].read_bytes()).hexdigest() == HOLDOUT_SHA256[number]
     holdout = load_labelled(HOLDOUTS[number])
     assert len(holdout) == size and len({r["text"] for r in holdout}) == size
     earlier = load_labelled() + [r for n in range(1, number) for r in load_labelled(HOLDOUTS[n])]
