@@ -330,6 +330,19 @@ REGISTER_CASES = {
         ("뭘로 드릴께라?", "polite"),
         ("안녕히 가십셔~", "polite"),
         ("그니까여 ㅠㅠ", "polite"),
+        # Jeju -수강, -엄수다 and -ㅂ서 after any ㅂ-closed syllable, Chungcheong 유 and Gyeongsang 니더 before a comma
+        # (not the interjection 아유), -는디유, -입시더, 하오체 -려우, 오냐 and 안뇽 (round 18)
+        ("이모 어디 감수강?", "polite"),
+        ("바당에 바람 쎄게 불엄수다.", "polite"),
+        ("우리 같이 저기 가 봅서.", "polite"),
+        ("괜찮아유, 걱정 마세유.", "polite"),
+        ("아유, 손이 참 야무지네.", "casual"),
+        ("아입니더, 지가 하께예.", "polite"),
+        ("그 양반 아직 안 왔는디유", "polite"),
+        ("성님 오늘 한잔하입시더. 내가 쏠게.", "mixed"),
+        ("언제쯤 오시려우?", "polite"),
+        ("오냐.", "casual"),
+        ("안뇽", "casual"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line

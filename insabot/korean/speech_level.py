@@ -94,7 +94,7 @@ _CLOSED_BY_BIEUP = syllables_closed_by(BIEUP)
 _CLOSED_BY_SSANGSIOT = syllables_closed_by(SSANGSIOT)
 
 # A sentence's end: the line's, or punctuation and a space before the next sentence ("잘 됐수다. 한 상자 보내쿠다.")
-_SENTENCE_END = r"(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$|[?!.]+\s)"
+_SENTENCE_END = r"(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$|[?!.]+\s|,\s)"
 # Regional endings Kiwi does not know (it reads 가는교 as a modifier and a noun, 달았수다 as 수+이+다), written as the
 # standard ending of the same level. Only where they close a line, and only after the syllables they follow, so
 # nouns (문제, 발렌타인데이, 친구랑 수다, 옵서버) keep their own reading.
@@ -106,6 +106,7 @@ _REGIONAL = tuple(
         # 오셨어예?, 내려갈게예, 드릴까예?, 잔잔하네예
         (rf"(?<=[어아게께세지데라까나빼네고])예{_SENTENCE_END}", "요"),
         (rf"(?<=[{_CLOSED_BY_BIEUP}])니더{_SENTENCE_END}", "니다"),  # 지 왔습니더, 내일 갑니더
+        (rf"(?<=[가-힣])입시더{_SENTENCE_END}", "읍시다"),  # 오늘 한잔하입시더
         (r"(?<=[가-힣])[심습]니꺼", "습니까"),  # 약은 드셨심니꺼?
         (rf"(?<=[가-힣])이소{_SENTENCE_END}", "세요"),  # 하이소체 that Kiwi does not split: 많이 드이소
         (rf"(?<=[가-힣])니꺼{_SENTENCE_END}", "니까"),  # 우째 합니꺼?
@@ -116,7 +117,12 @@ _REGIONAL = tuple(
         (rf"카더라{_SENTENCE_END}", "하더라"),  # 할매가 "…" 카더라
         (rf"(?<![가-힣])아이가{_SENTENCE_END}", "아니냐"),  # 그거 니 거 아이가
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
-        (rf"(?<=[와아어게께해봐줘워대네])유{_SENTENCE_END}", "요"),  # 싹싹허대유, 잘됐네유 too
+        (rf"(?<=[는은운던])디유{_SENTENCE_END}", "데요"),  # 아직 안 왔는디유
+        # not the interjections 아유, 어유 ("아유, 우리 며느리가 손이 참 야무지네.")
+        (
+            rf"(?<=[와아어게께해봐줘워대네])(?<!^[아어])(?<!\s[아어])유{_SENTENCE_END}",
+            "요",
+        ),  # 싹싹허대유, 잘됐네유
         (rf"(?<=[가-힣]구)유{_SENTENCE_END}", "요"),  # 국수나 삶아 먹을라구유
         (rf"아녀유{_SENTENCE_END}", "아니에요"),
         (rf"(?<=[가-힣])예유{_SENTENCE_END}", "예요"),  # the copula's 예유: 그거 을마예유?
@@ -124,12 +130,17 @@ _REGIONAL = tuple(
         (rf"(?<=[가-힣])니께{_SENTENCE_END}", "니까"),  # the connective 니께, cut: 길 미끄러우니께
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
         # after a past or 있 syllable only: a noun + 다 (필수다, 가수다, 실수다) keeps its reading
-        (rf"(?<=[{_CLOSED_BY_SSANGSIOT}좋많싫없])수다{_SENTENCE_END}", "습니다"),  # 올해 잘 됐수다, 맛 좋수다
-        (rf"(?<=[가-힣])(?:수꽈|우꽈|수광|수과){_SENTENCE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
+        # ... and after the progressive -엄/-암 (바람 불엄수다)
+        (
+            rf"(?<=[{_CLOSED_BY_SSANGSIOT}좋많싫없엄암])수다{_SENTENCE_END}",
+            "습니다",
+        ),  # 올해 잘 됐수다, 맛 좋수다
+        (rf"(?<=[가-힣])(?:수꽈|우꽈|수광|수과|수강){_SENTENCE_END}", "습니까"),  # 언제 왔수꽈?, 어디 감수광?
         (rf"(?<=[가-힣])이우다{_SENTENCE_END}", "입니다"),  # 우리 식당이우다
         (rf"(?<=거)우다{_SENTENCE_END}", "입니다"),  # 우리 밭에서 딴 거우다
         (rf"(?<=[가-힣])읍서{_SENTENCE_END}", "으십시오"),  # the polite imperative: 밥 먹읍서
         (rf"(?<=[가-힣])십서{_SENTENCE_END}", "십시오"),  # 차 한 잔 마십서
+        (rf"([{_CLOSED_BY_BIEUP}])서{_SENTENCE_END}", r"\1시오"),  # 같이 올라가 봅서, 밥 먹엉 갑서
         (rf"(?<=[가-힣])십셔{_SENTENCE_END}", "십시오"),  # spoken: 어서 오십셔
         (rf"(?<=[가-힣])쿠다{_SENTENCE_END}", "겠습니다"),  # 한 상자 보내쿠다
         (r"옵서예?(?=[\s,?!.~]|$)", "오세요"),  # 혼저 옵서
@@ -153,6 +164,7 @@ _REGIONAL = tuple(
         # archaic: the polite retrospective question -더이까 (그리 말하더이까?)
         (rf"(?<=[가-힣])더이까{_SENTENCE_END}", "던가요"),
         (rf"(?<=[가-힣])리이까{_SENTENCE_END}", "리까"),  # 어찌 거역하리이까
+        (rf"(?<=[가-힣])려우{_SENTENCE_END}", "려오"),  # 하오체 -려우: 언제 돌아오시려우?
     )
 )
 
@@ -311,6 +323,8 @@ _CASUAL_WORDS = frozenset(
             "오키",
             "오키오키",
             "오케",
+            "오냐",
+            "안뇽",
             "ㄱㄱ",
             "ㄴㄴ",
             "ㄱㅅ",
