@@ -343,6 +343,13 @@ REGISTER_CASES = {
         ("언제쯤 오시려우?", "polite"),
         ("오냐.", "casual"),
         ("안뇽", "casual"),
+        # Gyeongsang 카노, Jeolla -당께 that Kiwi cuts into 다고+하+니까 after an adverb, Chungcheong 남유 and 반말
+        # 혀/햐, and 있어라 stays an imperative (round 19)
+        ("그기 뭐라카노", "casual"),
+        ("이 집 김치 허벌나게 맛있당께", "casual"),
+        ("혹시 제가 뭐 잘못했남유?", "polite"),
+        ("천천히 혀, 뭐가 그리 급햐", "casual"),
+        ("니는 거기 가만히 있어라.", "casual"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line

@@ -115,6 +115,7 @@ _REGIONAL = tuple(
         (rf"(?<![가-힣])무라{_SENTENCE_END}", "먹어라"),  # 마이 무라
         (rf"(?<=[맞되하렇았었였했겠])제{_SENTENCE_END}", "지"),  # 할매 말이 맞제, 안 되제
         (rf"카더라{_SENTENCE_END}", "하더라"),  # 할매가 "…" 카더라
+        (rf"카노{_SENTENCE_END}", "하노"),  # 뭐라카노
         (rf"(?<![가-힣])아이가{_SENTENCE_END}", "아니냐"),  # 그거 니 거 아이가
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
         (rf"(?<=[는은운던])디유{_SENTENCE_END}", "데요"),  # 아직 안 왔는디유
@@ -125,6 +126,9 @@ _REGIONAL = tuple(
         ),  # 싹싹허대유, 잘됐네유
         (rf"(?<=[가-힣]구)유{_SENTENCE_END}", "요"),  # 국수나 삶아 먹을라구유
         (rf"아녀유{_SENTENCE_END}", "아니에요"),
+        (rf"(?<=[가-힣])남유{_SENTENCE_END}", "나요"),  # 뭐 잘못됐남유?
+        (rf"(?<=[가-힣])햐{_SENTENCE_END}", "해"),  # 반말 햐 and 혀 (= 해): 뭐가 그리 급햐, 천천히 혀
+        (rf"(?<=\s)혀{_SENTENCE_END}", "해"),
         (rf"(?<=[가-힣])예유{_SENTENCE_END}", "예요"),  # the copula's 예유: 그거 을마예유?
         (rf"(?<=[가-힣])잖여{_SENTENCE_END}", "잖아"),  # 반말 잖여: 완전 맛있잖여
         (rf"(?<=[가-힣])니께{_SENTENCE_END}", "니까"),  # the connective 니께, cut: 길 미끄러우니께
@@ -156,8 +160,8 @@ _REGIONAL = tuple(
         (rf"(?<=[가-힣])지라{_SENTENCE_END}", "지요"),  # polite -지라: 그라믄 안 되지라
         (rf"(?<=[가-힣])께라{_SENTENCE_END}", "게요"),  # polite -ㄹ께라: 뭐 드릴께라?
         # polite -어라 after a past syllable (늦었어라: an imperative takes no past), 반말 -당께 (= -다니까)
-        (rf"(?<=[{_CLOSED_BY_SSANGSIOT}])어라{_SENTENCE_END}", "어요"),
-        (rf"(?<=[가-힣])당께{_SENTENCE_END}", "다니까"),
+        (rf"(?<=[{_CLOSED_BY_SSANGSIOT}])(?<!있)어라{_SENTENCE_END}", "어요"),  # not 있어라, an imperative
+        (rf"(?<=[가-힣])당께{_SENTENCE_END}", "단 말이야"),  # insisting: Kiwi cuts 다니까 into 다고+하+니까
         # typed: 남요 for 나요 (배송 언제 오남요?), spoken 슴까 for 습니까 (보강 있슴까?)
         (rf"(?<=[가-힣])남요{_SENTENCE_END}", "나요"),
         (rf"(?<=[가-힣])슴까{_SENTENCE_END}", "습니까"),
