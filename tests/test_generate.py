@@ -81,7 +81,9 @@ def test_batch_size_does_not_change_greedy_replies(tiny_dir, tmp_path, capsys):
     assert [r["reply"] for r in one] == [r["reply"] for r in three]
 
 
-def test_candidates_flag_sets_the_reranker(tiny_dir, tmp_path, capsys, monkeypatch):
+@pytest.fixture
+def generation_settings(monkeypatch):
+    """The generation settings each `generate` run used (recorded as it hands them to generate_rows)."""
     import insabot.bot.batch
 
     seen = []
@@ -90,15 +92,18 @@ def test_candidates_flag_sets_the_reranker(tiny_dir, tmp_path, capsys, monkeypat
         insabot.bot.batch,
         "generate_rows",
         lambda prompts, conversations, loaded, config, *rest: (
-            seen.append(config.generation.candidates)
-            or generate_rows(prompts, conversations, loaded, config, *rest)
+            seen.append(config.generation) or generate_rows(prompts, conversations, loaded, config, *rest)
         ),
     )
+    return seen
+
+
+def test_candidates_flag_sets_the_reranker(tiny_dir, tmp_path, capsys, generation_settings):
     path = tmp_path / "p.txt"
     path.write_text("야 뭐해\n", encoding="utf-8")
     argv = ["--model", tiny_dir, "--max-new-tokens", 4, "--temperature", 0.7, "--candidates", 2]
     code, rows, _ = run(capsys, path, *argv)
-    assert code == 0 and seen == [2] and len(rows) == 1
+    assert code == 0 and [g.candidates for g in generation_settings] == [2] and len(rows) == 1
 
 
 @pytest.mark.parametrize(
@@ -188,23 +193,11 @@ def test_the_real_style_message_set_reads_as_prompts_with_ids_and_tones():
 
 
 def test_max_sentences_flag_sets_the_sentence_limit_and_a_negative_one_is_refused(
-    tiny_dir, tmp_path, capsys, monkeypatch
+    tiny_dir, tmp_path, capsys, generation_settings
 ):
-    import insabot.bot.batch
-
-    seen = []
-    generate_rows = insabot.bot.batch.generate_rows
-    monkeypatch.setattr(
-        insabot.bot.batch,
-        "generate_rows",
-        lambda prompts, conversations, loaded, config, *rest: (
-            seen.append(config.generation.max_sentences)
-            or generate_rows(prompts, conversations, loaded, config, *rest)
-        ),
-    )
     path = tmp_path / "p.txt"
     path.write_text("야 뭐해\n", encoding="utf-8")
     code, rows, _ = run(capsys, path, "--model", tiny_dir, "--max-new-tokens", 4, "--max-sentences", 1)
-    assert code == 0 and seen == [1] and len(rows) == 1
+    assert code == 0 and [g.max_sentences for g in generation_settings] == [1] and len(rows) == 1
     code, _, err = run(capsys, path, "--model", tiny_dir, "--max-sentences", -1)
     assert code == 2 and "generation.max_sentences: -1 is below 0" in err
