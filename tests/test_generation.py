@@ -221,11 +221,13 @@ def test_batch_replies_are_cut_after_their_sentences(tiny):
     assert (kept.text, kept.finish_reason) == ("그건 진짜 못 참지. 다음엔", "length")
 
 
-def test_a_generated_reply_under_a_sentence_limit_is_the_unlimited_reply_cut(tiny, monkeypatch):
+def test_a_generated_reply_under_a_sentence_limit_is_the_unlimited_reply_cut(smol_tokenizer, monkeypatch):
     """The limit stops generation early (fewer tokens) and changes nothing before the cut: with the same seed, the
     limited reply is the unlimited one cut after its first sentence. Batches share one RNG, so each row samples
     the same draws whether or not its neighbours stopped."""
-    model, tokenizer = tiny
+    from tiny_models import tiny_llama
+
+    model, tokenizer = tiny_llama(smol_tokenizer)  # its own: the hook below must not reach other tests' model
     monkeypatch.setattr(sentences, "MIN_SYLLABLES", 0)  # the random model writes no Hangul
     line_break = torch.zeros(model.config.vocab_size)
     line_break[tokenizer.convert_tokens_to_ids("Ċ")] = 10.0  # so that its replies have lines to cut
