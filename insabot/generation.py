@@ -23,8 +23,8 @@ from transformers import (
 
 from insabot.chat import Message
 from insabot.config import ConfigError, GenerationConfig
-from insabot.korean.loops import cut_repeat, repeat_start, undecided_from
-from insabot.korean.sentences import cut_after_sentences, sentences_end
+from insabot.korean.loops import repeat_start, undecided_from
+from insabot.korean.sentences import sentences_end
 
 # Chat templates close a turn with one of these; whichever the vocabulary has also ends generation.
 # (HyperCLOVA X SEED writes `<|im_end|><|endofturn|>` and its model card stops at `<|endofturn|>`.)
@@ -45,12 +45,16 @@ class StopOnEvent(StoppingCriteria):
         )
 
 
-class _StopOnText(StoppingCriteria):
-    """Ends each row once its new text, decoded, says so. Decoding a row's few dozen new tokens each step costs
-    well under a millisecond beside a forward pass."""
+class StopAtReplyEnd(StoppingCriteria):
+    """Ends each row once its new text reaches where the reply stops short (`_reply_end`): a line or sentence it
+    has said before (`generation.stop_loops`), or the start of a sentence after its first `max_sentences`;
+    `decode_replies` then cuts it there. Each step decodes every row's few dozen new tokens once, well under a
+    millisecond beside a forward pass."""
 
-    def __init__(self, tokenizer: Any):
+    def __init__(self, tokenizer: Any, stop_loops: bool, max_sentences: int):
         self.tokenizer = tokenizer
+        self.stop_loops = stop_loops
+        self.max_sentences = max_sentences
         self.prompt_width: int | None = None
 
     def __call__(
@@ -59,30 +63,13 @@ class _StopOnText(StoppingCriteria):
         if self.prompt_width is None:  # first asked after the first new token
             self.prompt_width = input_ids.shape[1] - 1
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_width :], skip_special_tokens=True)
-        return torch.tensor([self.ends(text) for text in texts], device=input_ids.device)
-
-    def ends(self, text: str) -> bool:
-        raise NotImplementedError
-
-
-class StopOnLoop(_StopOnText):
-    """Ends each row once its new text completes a line or sentence it has said before (`generation.stop_loops`);
-    `cut_repeat` then drops that repeat from the reply."""
-
-    def ends(self, text: str) -> bool:
-        return repeat_start(text, finished=False) is not None
-
-
-class StopAfterSentences(_StopOnText):
-    """Ends each row once a sentence begins after its first `count` (`generation.max_sentences`); the reply is
-    then cut where they end."""
-
-    def __init__(self, tokenizer: Any, count: int):
-        super().__init__(tokenizer)
-        self.count = count
-
-    def ends(self, text: str) -> bool:
-        return sentences_end(text, self.count) is not None
+        return torch.tensor(
+            [
+                _reply_end(text, self.stop_loops, self.max_sentences, finished=False) is not None
+                for text in texts
+            ],
+            device=input_ids.device,
+        )
 
 
 class _Stopped(Exception):
@@ -165,13 +152,10 @@ def generate_kwargs(gen: GenerationConfig, tokenizer: Any, model: Any) -> dict[s
         kwargs.update(temperature=gen.temperature, top_p=gen.top_p)
     else:  # greedy: make the model's own sampling defaults (generation_config.json) not apply
         kwargs.update(temperature=None, top_p=None, top_k=None)
-    criteria: list[StoppingCriteria] = []
-    if gen.stop_loops:
-        criteria.append(StopOnLoop(tokenizer))
-    if gen.max_sentences:
-        criteria.append(StopAfterSentences(tokenizer, gen.max_sentences))
-    if criteria:
-        kwargs["stopping_criteria"] = StoppingCriteriaList(criteria)
+    if gen.stop_loops or gen.max_sentences:
+        kwargs["stopping_criteria"] = StoppingCriteriaList(
+            [StopAtReplyEnd(tokenizer, gen.stop_loops, gen.max_sentences)]
+        )
     if gen.repetition_penalty != 1.0:
         if gen.penalize_end_tokens:  # the stock processor, for the stopping comparison only
             kwargs["repetition_penalty"] = gen.repetition_penalty
@@ -409,18 +393,16 @@ def decode_replies(
     model: Any, tokenizer: Any, token_ids: list[list[int]], stop_loops: bool = False, max_sentences: int = 0
 ) -> list[Reply]:
     """Each row of `generate_token_ids` as a `Reply`, the end-of-turn token that stopped it dropped; with
-    `stop_loops`, a repeated line or sentence (where StopOnLoop ended the row) cut off, and with `max_sentences`
-    whatever followed those sentences (where StopAfterSentences ended it), the reply `stop`ped."""
+    `stop_loops`, a repeated line or sentence cut off, and with `max_sentences` whatever followed those sentences
+    (where StopAtReplyEnd ended the row), the reply `stop`ped."""
     ends = set(end_token_ids(tokenizer, model))
     replies = []
     for ids in token_ids:
         stopped = bool(ids) and ids[-1] in ends
         tokens = ids[:-1] if stopped else ids
         text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
-        if stop_loops and (cut := cut_repeat(text)) != text:
-            text, stopped = cut, True
-        if max_sentences and (cut := cut_after_sentences(text, max_sentences)) != text:
-            text, stopped = cut, True
+        if (end := _reply_end(text, stop_loops, max_sentences, finished=True)) is not None:
+            text, stopped = text[:end].rstrip(), True
         replies.append(Reply(text, len(tokens), "stop" if stopped else "length"))
     return replies
 
@@ -453,7 +435,7 @@ def generate_token_ids(
     rows = []
     for row in output[:, width:].tolist():
         stop = next((i for i, token in enumerate(row) if token in ends), None)
-        if stop is None:  # a row a stopping criterion ended (StopOnLoop) is padded to the batch's end
+        if stop is None:  # a row a stopping criterion ended (StopAtReplyEnd) is padded to the batch's end
             while row and row[-1] == pad_id:
                 row.pop()
         rows.append(row if stop is None else row[: stop + 1])

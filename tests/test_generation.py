@@ -10,8 +10,7 @@ from insabot.chat import ChatInputError
 from insabot.config import ConfigError, GenerationConfig
 from insabot.generation import (
     RepetitionPenaltyExceptEnd,
-    StopAfterSentences,
-    StopOnLoop,
+    StopAtReplyEnd,
     _shown_pieces,
     check_generation,
     decode_replies,
@@ -176,7 +175,7 @@ def test_stop_on_loop_ends_a_row_when_its_sentence_repeats(tiny):
     verdicts = {}
     for name, text in rows.items():
         reply = tokenizer(text, add_special_tokens=False)["input_ids"]
-        criterion = StopOnLoop(tokenizer)
+        criterion = StopAtReplyEnd(tokenizer, stop_loops=True, max_sentences=0)
         criterion(torch.tensor([prompt + reply[:1]]), None)  # the first call finds where the reply starts
         verdicts[name] = bool(criterion(torch.tensor([prompt + reply]), None)[0])
     assert verdicts == {"looped": True, "unfinished": False, "fine": False}
@@ -206,7 +205,7 @@ def test_stop_after_sentences_ends_a_row_once_the_next_sentence_begins(tiny):
     verdicts = {}
     for text in ("그건 진짜 못 참지.", "그건 진짜 못 참지. 다음엔"):
         reply = tokenizer(text, add_special_tokens=False)["input_ids"]
-        criterion = StopAfterSentences(tokenizer, 1)
+        criterion = StopAtReplyEnd(tokenizer, stop_loops=False, max_sentences=1)
         criterion(torch.tensor([prompt + reply[:1]]), None)
         verdicts[text] = bool(criterion(torch.tensor([prompt + reply]), None)[0])
     assert verdicts == {"그건 진짜 못 참지.": False, "그건 진짜 못 참지. 다음엔": True}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from insabot.korean.locality import HANGUL_SYLLABLE
+
 MIN_SYLLABLES = 5
 """A sentence counts only once it (with any short ones before it) holds this many Hangul syllables: "좋아요!" or
 "헐 대박!" alone opens a reply rather than being it."""
@@ -19,7 +21,6 @@ MIN_SYLLABLES = 5
 _SENTENCE_END = re.compile(
     r"\n|[.!?…~]+(?=\s|$)|(?<=[ㅋㅎㅠㅜ])(?=[ \t])|(?<=[\U0001F300-\U0001FAFF\u2600-\u27BF])(?=[ \t])"
 )
-_SYLLABLE = re.compile(r"[가-힣]")
 _OPENING_QUOTE = re.compile(r"\s*[\"'“‘「『]")
 
 
@@ -32,7 +33,7 @@ def sentences_end(text: str, count: int) -> int | None:
         end = match.end()
         if _inside_quotation(text[:end]) or _OPENING_QUOTE.match(text, end):
             continue
-        if not text[start:end].strip() or len(_SYLLABLE.findall(text, start, end)) < MIN_SYLLABLES:
+        if not text[start:end].strip() or len(HANGUL_SYLLABLE.findall(text, start, end)) < MIN_SYLLABLES:
             continue  # an empty line is no sentence, and a short one opens the next
         counted, start = counted + 1, end
         if counted == count:

@@ -785,10 +785,8 @@ def sentence_levels(texts: Iterable[str]) -> Iterator[list[SentenceLevel]]:
                 if sentence.text.rstrip().endswith(",") and _remembering(tokens):
                     level, ending = "none", None  # "아 맞다," where Kiwi splits the sentence at the comma
                 if ending == "니" and not sentence.text.rstrip().endswith("?") and _said_politely(result):
-                    level, ending = (
-                        "none",
-                        None,
-                    )  # "배송 출발했습니다. 도착 시간은 문자로 안내되니": a cut -니
+                    # "배송 출발했습니다. 도착 시간은 문자로 안내되니": a cut -니
+                    level, ending = "none", None
                 if len(sentence.text) <= _SHORT_LINE:
                     word = _NOT_WORD.sub("", sentence.text)
                     if (word in _POLITE_WORDS or word in _CASUAL_WORDS) and word not in _SAID_WORDS:
