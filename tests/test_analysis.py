@@ -350,6 +350,13 @@ REGISTER_CASES = {
         ("혹시 제가 뭐 잘못했남유?", "polite"),
         ("천천히 혀, 뭐가 그리 급햐", "casual"),
         ("니는 거기 가만히 있어라.", "casual"),
+        # Jeolla -당가요 and Chungcheong 여유 glued to a noun, which Kiwi cannot read (a 요 question is no 반말
+        # then); typed 감사염 and 글쿠나 (round 20)
+        ("전주에서 군산까지 버스로 가믄 얼마나 걸린당가요?", "polite"),
+        ("할머니, 이 알밤 한 되에 얼마여유?", "polite"),
+        ("시간 여유?", "casual"),
+        ("감사염", "polite"),
+        ("아 글쿠나", "casual"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line
@@ -361,6 +368,7 @@ REGISTER_CASES = {
         # the hearsay -ㄴ대, which Kiwi splits into a modifier and a noun before an emoji (round 11)
         ("주말에 비 온대 ☔", "casual"),
         ("그 영화 내 취향 ㅋㅋ", "casual"),  # 내 (= 나의) in a line without a level
+        ("야 우리 지금 휴게소 ㅋㅋ", "casual"),  # a line with no level opened by the call 야 (round 20)
         # a laugh inside a line, before more words, ends a sentence Kiwi runs on (round 15)
         ("막차 또 놓침 ㅋㅋㅋ 개망", "casual"),
         ("시험 망함 ㅋㅋ 인생 끝", "casual"),

@@ -85,6 +85,9 @@ _TYPED_YONG = re.compile(
 # ... and at a line's end after the question's 가/나 and the 지 of 그렇지요 (판매 중인가용?, 했나용, 그렇지용)
 _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈좀까])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+# Typed 감사요 (감사염, 감사용) and 그렇구나 (글쿠나, 그르쿠나), which Kiwi reads as unknown nouns
+_TYPED_GAMSAYO = re.compile(r"(?<![가-힣])감사(?:염|용|욤|영)(?![가-힣])")
+_TYPED_GEUREOKUNA = re.compile(r"(?<![가-힣])(?:글쿠나|그르쿠나|그러쿠나)(?![가-힣])")
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
@@ -130,6 +133,7 @@ _REGIONAL = tuple(
         (rf"(?<=[가-힣])햐{_SENTENCE_END}", "해"),  # 반말 햐 and 혀 (= 해): 뭐가 그리 급햐, 천천히 혀
         (rf"(?<=\s)혀{_SENTENCE_END}", "해"),
         (rf"(?<=[가-힣])예유{_SENTENCE_END}", "예요"),  # the copula's 예유: 그거 을마예유?
+        (rf"(?<=[가-힣])여유{_SENTENCE_END}", "예요"),  # ... and 여유, glued (시간 여유 is the noun): 얼마여유?
         (rf"(?<=[가-힣])잖여{_SENTENCE_END}", "잖아"),  # 반말 잖여: 완전 맛있잖여
         (rf"(?<=[가-힣])니께{_SENTENCE_END}", "니까"),  # the connective 니께, cut: 길 미끄러우니께
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
@@ -162,6 +166,7 @@ _REGIONAL = tuple(
         # polite -어라 after a past syllable (늦었어라: an imperative takes no past), 반말 -당께 (= -다니까)
         (rf"(?<=[{_CLOSED_BY_SSANGSIOT}])(?<!있)어라{_SENTENCE_END}", "어요"),  # not 있어라, an imperative
         (rf"(?<=[가-힣])당께{_SENTENCE_END}", "단 말이야"),  # insisting: Kiwi cuts 다니까 into 다고+하+니까
+        (rf"(?<=[가-힣])당가요{_SENTENCE_END}", "단 말인가요"),  # polite -당가요: 얼마나 걸린당가요?
         # typed: 남요 for 나요 (배송 언제 오남요?), spoken 슴까 for 습니까 (보강 있슴까?)
         (rf"(?<=[가-힣])남요{_SENTENCE_END}", "나요"),
         (rf"(?<=[가-힣])슴까{_SENTENCE_END}", "습니까"),
@@ -707,12 +712,17 @@ def bare_register(text: str) -> str:
         or (words and words[-1] in _CASUAL_WORDS)
     ):
         return "casual"
-    # 안녕?, 진짜?, 왜?: a question without 요 is asked in 반말 (but "7시?", "만 원?" are just a time and a price)
+    # 안녕?, 진짜?, 왜?: a question without 요 is asked in 반말 (but "7시?", "만 원?" are just a time and a price,
+    # and a 요 question Kiwi could not read, "얼마나 걸린당가요?", is no 반말)
     if (
         text.rstrip().rstrip("ㅋㅎㅠㅜ~!").endswith("?")
         and re.search("[가-힣]", word)
         and not re.search(r"\d", word)
+        and not word.endswith("요")
     ):
+        return "casual"
+    # a call that opens a line with no level: 야 (also 야야) is said to a friend ("야 우리 지금 휴게소")
+    if len(words) > 1 and words[0] in {"야", "야야"}:
         return "casual"
     return "none"
 
@@ -745,6 +755,7 @@ def _typed_endings(line: str) -> str:
     line = _IMDEO.sub("입니다", _SIMDEO.sub("습니다", _TYPED_DANG.sub("다", line)))
     line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
     line = _TYPED_YEO.sub("요", line)
+    line = _TYPED_GEUREOKUNA.sub("그렇구나", _TYPED_GAMSAYO.sub("감사요", line))
     for pattern, standard in _REGIONAL:  # in order: 쉬어라잉 loses 잉 before 맞제잉's 제 is read
         line = pattern.sub(standard, line)
     return line
