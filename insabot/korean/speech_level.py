@@ -133,10 +133,7 @@ _REGIONAL = tuple(
         (rf"(?<=[가-힣])햐{_SENTENCE_END}", "해"),  # 반말 햐 and 혀 (= 해): 뭐가 그리 급햐, 천천히 혀
         (rf"(?<=\s)혀{_SENTENCE_END}", "해"),
         (rf"(?<=[가-힣])예유{_SENTENCE_END}", "예요"),  # the copula's 예유: 그거 을마예유?
-        (
-            rf"(?<=[가-힣])여유{_SENTENCE_END}",
-            "예요",
-        ),  # ... and 여유, glued (시간 여유 is the noun): 얼마여유?
+        (rf"(?<=[가-힣])여유{_SENTENCE_END}", "예요"),  # ... and 여유 glued to a noun: 얼마여유?
         (rf"(?<=[가-힣])잖여{_SENTENCE_END}", "잖아"),  # 반말 잖여: 완전 맛있잖여
         (rf"(?<=[가-힣])니께{_SENTENCE_END}", "니까"),  # the connective 니께, cut: 길 미끄러우니께
         # Jeju: polite 수다, 수꽈/우꽈/수광, 쿠다 and the imperative 옵서
