@@ -46,6 +46,7 @@ HOLDOUT_SHA256 = {
     20: "798ca77d2309eb182b72af4ba8b7a1681001024a1d94deb2b9279a83b5cd79e4",
     21: "cf8437a83dc478eca6fd7a39f0a9e6bed182df3e50e1b58de6d74255640cc218",
     22: "9f77931e5ebc949183d942b76a2ecec27075eed7e6125b2c182205439ad76c68",
+    23: "e03938656ff61b1a5b722e3d707aae605c3152f1d74dc5ac3ed040b9f1d50746",
 }
 HOLDOUTS = {
     n: DATA / ("speech_levels_holdout.jsonl" if n == 1 else f"speech_levels_holdout_{n}.jsonl")
