@@ -357,6 +357,9 @@ REGISTER_CASES = {
         ("시간 여유?", "casual"),
         ("감사염", "polite"),
         ("아 글쿠나", "casual"),
+        # the passive 떼여 before a full stop, Gyeongsang -습니데이 (round 21)
+        ("거기 주차하면 딱지 떼여.", "casual"),
+        ("욕봤습니데이.", "polite"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line

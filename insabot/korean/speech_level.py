@@ -85,6 +85,8 @@ _TYPED_YONG = re.compile(
 # ... and at a line's end after the question's 가/나 and the 지 of 그렇지요 (판매 중인가용?, 했나용, 그렇지용)
 _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈좀까])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+# The passive 떼여 (= 떼이어: "딱지 떼여."), which Kiwi reads as 떼 + typed 요 before a full stop
+_PASSIVE_TTEYEO = re.compile(r"(?<![가-힣])떼여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # Typed 감사요 (감사염, 감사용) and 그렇구나 (글쿠나, 그르쿠나), which Kiwi reads as unknown nouns
 _TYPED_GAMSAYO = re.compile(r"(?<![가-힣])감사(?:염|용|욤|영)(?![가-힣])")
 _TYPED_GEUREOKUNA = re.compile(r"(?<![가-힣])(?:글쿠나|그르쿠나|그러쿠나)(?![가-힣])")
@@ -110,6 +112,7 @@ _REGIONAL = tuple(
         (rf"(?<=[어아게께세지데라까나빼네고])예{_SENTENCE_END}", "요"),
         (rf"(?<=[{_CLOSED_BY_BIEUP}])니더{_SENTENCE_END}", "니다"),  # 지 왔습니더, 내일 갑니더
         (rf"(?<=[가-힣])입시더{_SENTENCE_END}", "읍시다"),  # 오늘 한잔하입시더
+        (rf"(?<=[{_CLOSED_BY_BIEUP}])니데이{_SENTENCE_END}", "니다"),  # 욕봤습니데이
         (r"(?<=[가-힣])[심습]니꺼", "습니까"),  # 약은 드셨심니꺼?
         (rf"(?<=[가-힣])이소{_SENTENCE_END}", "세요"),  # 하이소체 that Kiwi does not split: 많이 드이소
         (rf"(?<=[가-힣])니꺼{_SENTENCE_END}", "니까"),  # 우째 합니꺼?
@@ -755,7 +758,7 @@ def _typed_endings(line: str) -> str:
     line = _IMDEO.sub("입니다", _SIMDEO.sub("습니다", _TYPED_DANG.sub("다", line)))
     line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
     line = _TYPED_YEO.sub("요", line)
-    line = _TYPED_GEUREOKUNA.sub("그렇구나", _TYPED_GAMSAYO.sub("감사요", line))
+    line = _TYPED_GEUREOKUNA.sub("그렇구나", _TYPED_GAMSAYO.sub("감사요", _PASSIVE_TTEYEO.sub("떼어", line)))
     for pattern, standard in _REGIONAL:  # in order: 쉬어라잉 loses 잉 before 맞제잉's 제 is read
         line = pattern.sub(standard, line)
     return line
