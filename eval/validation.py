@@ -47,6 +47,7 @@ HOLDOUT_SHA256 = {
     21: "cf8437a83dc478eca6fd7a39f0a9e6bed182df3e50e1b58de6d74255640cc218",
     22: "9f77931e5ebc949183d942b76a2ecec27075eed7e6125b2c182205439ad76c68",
     23: "e03938656ff61b1a5b722e3d707aae605c3152f1d74dc5ac3ed040b9f1d50746",
+    24: "94f431fe70f59f8da482dcd0c4a73b50d03071af742e87a89cb973530df98b1d",
 }
 HOLDOUTS = {
     n: DATA / ("speech_levels_holdout.jsonl" if n == 1 else f"speech_levels_holdout_{n}.jsonl")
