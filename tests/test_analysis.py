@@ -360,6 +360,11 @@ REGISTER_CASES = {
         # the passive 떼여 before a full stop, Gyeongsang -습니데이 (round 21)
         ("거기 주차하면 딱지 떼여.", "casual"),
         ("욕봤습니데이.", "polite"),
+        # Gyeongsang 이라노 and 그라제, spoken 아퍼, typed 안뇽하세요 (round 22)
+        ("와 이라노 진짜", "casual"),
+        ("하모, 그라제.", "casual"),
+        ("어제 술 마니 마셨더니 머리 아퍼", "casual"),
+        ("안뇽하세요 사장님", "polite"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line

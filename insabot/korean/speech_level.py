@@ -87,6 +87,10 @@ _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈좀까])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 # The passive 떼여 (= 떼이어: "딱지 떼여."), which Kiwi reads as 떼 + typed 요 before a full stop
 _PASSIVE_TTEYEO = re.compile(r"(?<![가-힣])떼여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+# Spoken 아퍼, 바뻐, 고퍼 (아파, 바빠, 고파) closing a line, and typed 안뇽 before 하세요
+_SPOKEN_EO = re.compile(r"(아퍼|바뻐|고퍼)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+_SPOKEN_EO_STANDARD = {"아퍼": "아파", "바뻐": "바빠", "고퍼": "고파"}
+_TYPED_ANNYONG = re.compile(r"안뇽(?=하세요|하십니까|하셨어요)")
 # Typed 감사요 (감사염, 감사용) and 그렇구나 (글쿠나, 그르쿠나), which Kiwi reads as unknown nouns
 _TYPED_GAMSAYO = re.compile(r"(?<![가-힣])감사(?:염|용|욤|영)(?![가-힣])")
 _TYPED_GEUREOKUNA = re.compile(r"(?<![가-힣])(?:글쿠나|그르쿠나|그러쿠나)(?![가-힣])")
@@ -122,6 +126,8 @@ _REGIONAL = tuple(
         (rf"(?<=[맞되하렇았었였했겠])제{_SENTENCE_END}", "지"),  # 할매 말이 맞제, 안 되제
         (rf"카더라{_SENTENCE_END}", "하더라"),  # 할매가 "…" 카더라
         (rf"카노{_SENTENCE_END}", "하노"),  # 뭐라카노
+        (r"(?<![가-힣])([이그저])라노(?=[\s?!.,~]|$)", r"\1러노"),  # 와 이라노 진짜 (= 이러냐)
+        (r"(?<![가-힣])그라제(?=[\s?!.,~]|$)", "그렇지"),  # 하모, 그라제.
         (rf"(?<![가-힣])아이가{_SENTENCE_END}", "아니냐"),  # 그거 니 거 아이가
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
         (rf"(?<=[는은운던])디유{_SENTENCE_END}", "데요"),  # 아직 안 왔는디유
@@ -759,6 +765,7 @@ def _typed_endings(line: str) -> str:
     line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
     line = _TYPED_YEO.sub("요", line)
     line = _TYPED_GEUREOKUNA.sub("그렇구나", _TYPED_GAMSAYO.sub("감사요", _PASSIVE_TTEYEO.sub("떼어", line)))
+    line = _TYPED_ANNYONG.sub("안녕", _SPOKEN_EO.sub(lambda m: _SPOKEN_EO_STANDARD[m.group(1)], line))
     for pattern, standard in _REGIONAL:  # in order: 쉬어라잉 loses 잉 before 맞제잉's 제 is read
         line = pattern.sub(standard, line)
     return line
