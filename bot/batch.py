@@ -111,6 +111,7 @@ def generate_rows(
                     "reply": reply.text,
                     "new_tokens": reply.new_tokens,
                     "finish_reason": reply.finish_reason,
+                    "source": reply.source,
                 }
                 rows.append(row)
             bar.update(len(batch))

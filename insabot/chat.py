@@ -53,6 +53,13 @@ def system_prompt_for(tone: str, override: str | None = None) -> str:
     return SYSTEM_PROMPTS[tone]
 
 
+def tone_of(conversation: Iterable[Message]) -> str | None:
+    """The tone whose persona prompt is the conversation's system prompt; None for a custom prompt (or none),
+    whose tone nothing can know."""
+    system = [m["content"] for m in conversation if m["role"] == "system"]
+    return next((tone for tone, prompt in SYSTEM_PROMPTS.items() if system == [prompt]), None)
+
+
 def canonical_tone(name: Any) -> str | None:
     """The stable label (`banmal` | `jondaetmal`) of a tone name from user data, or None when unknown."""
     return TONE_ALIASES.get(nfc(name).strip().lower()) if isinstance(name, str) else None

@@ -282,6 +282,12 @@ def _add_generate_command(commands: argparse._SubParsersAction) -> None:
         default=None,
         help="end each reply after this many sentences (0 = no limit, the default; the demo chat uses 1)",
     )
+    generate.add_argument(
+        "--retrieve",
+        action="store_true",
+        help="answer an opening message close to one of the corpus's with its written reply (the demo chat's "
+        "setting; insabot/retrieval.py)",
+    )
     generate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     generate.add_argument("--batch-size", type=int, default=8, help="prompts generated together (default 8)")
     generate.add_argument("--out", default=None, help="output JSONL file (default: standard output)")
@@ -730,6 +736,8 @@ def _generate(args: argparse.Namespace) -> int:
         overrides.append(f"generation.candidates={args.candidates}")
     if args.max_sentences is not None:
         overrides.append(f"generation.max_sentences={args.max_sentences}")
+    if args.retrieve:
+        overrides.append("generation.retrieve=true")
     if args.system is not None:
         overrides.append(f"chat.system_prompt={json.dumps(args.system, ensure_ascii=False)}")
     args.overrides = [*overrides, *args.overrides]

@@ -85,6 +85,15 @@ class GenerationConfig:
     turn). Reply selection (insabot/selection.py) picks λ by validation MRR and reports it as `pmi_lambda`: 0.75–1.0
     for the default model. 0.75, the lower end: the null term rewards replies that are unlikely anywhere, and
     the less of it, the less a rare, off-register candidate gains over a plain fitting one."""
+    retrieve: bool = False
+    """Answer an opening message (the conversation's first user turn, under a persona system prompt) with the reply
+    the corpus's writers gave to the most similar opening of the same tone, when the similarity reaches
+    `retrieve_min_similarity`; otherwise, and for every later turn, the model writes (insabot/retrieval.py). The
+    demo chat turns it on: blind raters scored written replies far above the model's where the match is close
+    (README "Blind rated read", round 12)."""
+    retrieve_min_similarity: float = 0.25
+    """The character-gram cosine from which a written reply answers, chosen on the real-style dev half (round 12):
+    below ~0.25 a written reply fit worse than the model's own."""
 
 
 @dataclass

@@ -21,7 +21,7 @@ from transformers import (
     TopPLogitsWarper,
 )
 
-from insabot.chat import Message
+from insabot.chat import Message, tone_of
 from insabot.config import ConfigError, GenerationConfig
 from insabot.korean.loops import repeat_start, undecided_from
 from insabot.korean.sentences import sentences_end
@@ -185,6 +185,9 @@ def stream_reply(
     prompt's prefill too) and joins the generation thread: nothing keeps computing once the caller has stopped
     listening.
     """
+    if (written := written_reply(messages, gen)) is not None:
+        yield written
+        return
     stop_event = stop_event or threading.Event()
     _check_stop_before_layers(model)
     inputs = {k: v.to(model.device) for k, v in encode_conversation(tokenizer, messages).items()}
@@ -270,12 +273,32 @@ def reranked_reply(
     yield reply.text
 
 
+def written_reply(messages: Sequence[Message], gen: GenerationConfig) -> str | None:
+    """With `gen.retrieve`, the corpus's written reply to the opening most like this conversation's opening
+    message, if it is similar enough (insabot/retrieval.py); None where the model writes: retrieval off, a later
+    turn, a custom system prompt (whose persona the corpus did not write for), or no opening close enough."""
+    if not gen.retrieve:
+        return None
+    tone = tone_of(messages)
+    turns = [m for m in messages if m["role"] != "system"]
+    if tone is None or len(turns) != 1:
+        return None
+    from insabot.retrieval import corpus_index  # the corpus loads on the first retrieval, not for every chat
+
+    matches = corpus_index().search(turns[0]["content"], tone)
+    if matches and matches[0].similarity >= gen.retrieve_min_similarity:
+        return matches[0].opening.reply
+    return None
+
+
 @dataclass(frozen=True)
 class Reply:
     text: str
     new_tokens: int
     finish_reason: str
-    """`stop` (an end-of-turn/EOS token ended it) or `length` (max_new_tokens reached)."""
+    """`stop` (an end-of-turn/EOS token ended it, or a written reply) or `length` (max_new_tokens reached)."""
+    source: str = "model"
+    """`model` (generated) or `corpus` (a written reply, `generation.retrieve`)."""
 
 
 class SeededSampling(LogitsProcessor):
@@ -333,6 +356,10 @@ def check_generation(gen: GenerationConfig) -> None:
         raise ConfigError(f"generation.max_sentences: {gen.max_sentences} is below 0 (0 = no limit)")
     if gen.candidates < 1:
         raise ConfigError(f"generation.candidates: {gen.candidates} is below 1")
+    if not 0.0 <= gen.retrieve_min_similarity <= 1.0:
+        raise ConfigError(
+            f"generation.retrieve_min_similarity: {gen.retrieve_min_similarity} is not a cosine between 0 and 1"
+        )
     if gen.candidates > 1 and not gen.do_sample:
         raise ConfigError(
             "generation.candidates > 1 reranks sampled replies, but generation.do_sample is false (insabot "
@@ -349,8 +376,33 @@ def generate_batch(
 ) -> list[Reply]:
     """Replies to several conversations at once, greedy or sampled per `gen` (see `generate_token_ids`). With
     `gen.candidates` > 1 each reply is the reranked best of that many samples (insabot/rerank.py); `categories`
-    (the eval's probe categories), when given, let it drop quote-only replies where quoting is not the job."""
+    (the eval's probe categories), when given, let it drop quote-only replies where quoting is not the job. With
+    `gen.retrieve`, an opening close to one of the corpus's gets its written reply (`written_reply`), and only the
+    rest are generated."""
     check_generation(gen)
+    written = [written_reply(conversation, gen) for conversation in conversations]
+    to_model = [i for i, text in enumerate(written) if text is None]
+    generated = iter(
+        _model_replies(
+            model,
+            tokenizer,
+            [conversations[i] for i in to_model],
+            gen,
+            None if categories is None else [categories[i] for i in to_model],
+        )
+        if to_model
+        else []
+    )
+    return [Reply(text, 0, "stop", "corpus") if text is not None else next(generated) for text in written]
+
+
+def _model_replies(
+    model: Any,
+    tokenizer: Any,
+    conversations: list[list[Message]],
+    gen: GenerationConfig,
+    categories: Sequence[str | None] | None,
+) -> list[Reply]:
     if gen.candidates == 1:
         token_ids = generate_token_ids(model, tokenizer, conversations, gen)
         return decode_replies(model, tokenizer, token_ids, gen.stop_loops, gen.max_sentences)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from insabot.chat import SYSTEM_PROMPTS, Message
+from insabot.chat import Message, tone_of
 from insabot.korean.analyze import analyze
 from insabot.korean.loops import has_repeated_unit, is_loop
 from insabot.korean.speech_level import tone_ok
@@ -29,13 +29,6 @@ class HasText(Protocol):
 
 
 Candidate = TypeVar("Candidate", bound=HasText)
-
-
-def tone_of(conversation: Sequence[Message]) -> str | None:
-    """The tone whose persona prompt is the conversation's system prompt; None for a custom prompt (or none),
-    whose tone the reranker cannot know."""
-    system = [m["content"] for m in conversation if m["role"] == "system"]
-    return next((tone for tone, prompt in SYSTEM_PROMPTS.items() if system == [prompt]), None)
 
 
 def acceptable(texts: Sequence[str], tone: str | None, category: str | None = None) -> list[bool]:

@@ -201,3 +201,13 @@ def test_max_sentences_flag_sets_the_sentence_limit_and_a_negative_one_is_refuse
     assert code == 0 and [g.max_sentences for g in generation_settings] == [1] and len(rows) == 1
     code, _, err = run(capsys, path, "--model", tiny_dir, "--max-sentences", -1)
     assert code == 2 and "generation.max_sentences: -1 is below 0" in err
+
+
+def test_retrieve_flag_turns_written_replies_on(tiny_dir, tmp_path, capsys, generation_settings):
+    path = tmp_path / "p.txt"
+    path.write_text("야 뭐해\n", encoding="utf-8")
+    code, rows, _ = run(capsys, path, "--model", tiny_dir, "--max-new-tokens", 4, "--retrieve")
+    assert code == 0 and [g.retrieve for g in generation_settings] == [True]
+    assert rows[0]["source"] in {"model", "corpus"}
+    code, rows, _ = run(capsys, path, "--model", tiny_dir, "--max-new-tokens", 4)
+    assert generation_settings[-1].retrieve is False and rows[0]["source"] == "model"
