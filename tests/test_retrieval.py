@@ -8,7 +8,7 @@ import insabot.retrieval
 from insabot.chat import SYSTEM_PROMPTS
 from insabot.config import ConfigError, GenerationConfig
 from insabot.generation import check_generation, generate_batch, stream_reply, written_reply
-from insabot.retrieval import Opening, OpeningIndex, corpus_openings, grams
+from insabot.retrieval import Opening, OpeningIndex, content_words, corpus_openings, grams
 
 OPENINGS = [
     Opening("출근길 2호선 또 멈춤", "2호선 또? 오늘 지각 확정이네", "banmal", "a"),
@@ -34,6 +34,24 @@ def test_grams_fold_laughter_runs_spacing_and_unicode_forms():
     assert grams("비 온다 ㅠㅠㅠㅠㅠ") == grams("비  온다 ㅠㅠ")
     assert grams("머함") == grams("\u1106\u1165\u1112\u1161\u11b7")  # the same syllables, decomposed
     assert set(grams("ㅋㅋ 뭐")) == {"ㅋ", "뭐", "ㅋㅋ", "ㅋ ", " 뭐", "ㅋㅋ ", "ㅋ 뭐"}
+
+
+def test_grams_drop_emoji_glue_and_content_words_keep_what_a_message_is_about():
+    assert "\ufe0f" not in "".join(grams("🌧️☔️"))
+    (words,) = content_words(["배달비가 왜 이렇게 비싸졌죠"])
+    assert "배달/NN" in words and "비싸/VA" in words
+    assert not any(w.startswith(("가/", "죠/")) for w in words)  # particles and endings say how, not what
+
+
+def test_a_shared_ending_alone_does_not_make_a_match():
+    index = OpeningIndex(
+        [
+            Opening("포켓몬 카드 요즘 왜 이렇게 비싸요?", "수집하는 어른이 많아서요", "jondaetmal", "cards"),
+            Opening("배달비 왤케 비싸요 요즘", "가까운 데는 포장이 답이에요", "jondaetmal", "delivery"),
+        ]
+    )
+    (best,) = index.search("배달비가 왜 이렇게 비싸졌죠", "jondaetmal")
+    assert best.opening.source == "delivery"
 
 
 def test_search_finds_the_nearest_opening_of_the_tone_asked_for():
@@ -101,16 +119,18 @@ def test_a_similarity_bar_outside_zero_to_one_is_refused():
         check_generation(GenerationConfig(retrieve_min_similarity=1.5))
 
 
-def test_the_corpus_index_holds_train_openings_only():
+def test_the_corpus_index_holds_train_openings_only_and_no_drafts():
     from insabot.finetune.conversations import load_corpus
     from insabot.finetune.splits import assign_splits, load_frozen
+    from insabot.korean.loops import QUOTING_CATEGORIES
 
     splits = assign_splits(load_corpus(), frozen=load_frozen())
+    train = [c for c in splits["train"] if c.category not in QUOTING_CATEGORIES]
     openings = corpus_openings()
-    assert len(openings) == len(splits["train"])
+    assert len(train) < len(splits["train"]) and len(openings) == len(train)
     held_out = {c.id for name in ("validation", "test") for c in splits[name]}
     assert not held_out & {o.source for o in openings}
-    first = splits["train"][0]
+    first = train[0]
     assert openings[0] == Opening(
         first.messages[1]["content"], first.messages[2]["content"], first.tone, first.id
     )
