@@ -540,8 +540,17 @@ def _resolve_config(args: argparse.Namespace) -> Config:
     return load_config(args.config, overrides)
 
 
+def _warm_retrieval(config: Config) -> None:
+    """With `generation.retrieve`, build the corpus index (~5 s) before the first message rather than in it."""
+    if config.generation.retrieve:
+        from insabot.retrieval import corpus_index
+
+        corpus_index()
+
+
 def _chat(args: argparse.Namespace) -> int:
     config = _resolve_config(args)
+    _warm_retrieval(config)
     if args.terminal:
         from insabot.bot.respond import ChatSettings
         from insabot.bot.terminal import run_terminal_chat
@@ -570,6 +579,8 @@ def _serve(args: argparse.Namespace) -> int:
     config = _resolve_config(args)
     # Settings first: an unsafe combination (a public host without a skill token) fails before a model loads.
     settings = Settings(config, api_key=args.api_key, kakao_token=args.kakao_token, log_text=args.log_text)
+    if not args.backend_url:
+        _warm_retrieval(config)
     backend = (
         RemoteBackend(args.backend_url, args.backend_api_key) if args.backend_url else local_backend(config)
     )
