@@ -365,6 +365,10 @@ REGISTER_CASES = {
         ("하모, 그라제.", "casual"),
         ("어제 술 마니 마셨더니 머리 아퍼", "casual"),
         ("안뇽하세요 사장님", "polite"),
+        # typed 궁 after a 반말 ending, not in 경복궁; the copula glued to 까지 before a stop (round 23)
+        ("담주에 보자궁", "casual"),
+        ("경복궁 야간개장", "none"),
+        ("시험 범위는 3단원부터 5단원까지다.", "casual"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line

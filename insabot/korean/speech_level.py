@@ -91,6 +91,10 @@ _PASSIVE_TTEYEO = re.compile(r"(?<![가-힣])떼여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)",
 _SPOKEN_EO = re.compile(r"(아퍼|바뻐|고퍼)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _SPOKEN_EO_STANDARD = {"아퍼": "아파", "바뻐": "바빠", "고퍼": "고파"}
 _TYPED_ANNYONG = re.compile(r"안뇽(?=하세요|하십니까|하셨어요)")
+# The copula glued to 까지/부터 before a stop (5단원까지다.), where Kiwi reads 다 as the adverb "all"
+_PARTICLE_COPULA = re.compile(r"(?<=[가-힣])(까지|부터)다(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+# Typed 궁 after a 반말 ending (보자궁, 먹자궁): a cute tail, not the noun (경복궁, 자궁)
+_TYPED_GUNG = re.compile(r"(?<=[가-힣][자까지네게래])궁(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$)", re.MULTILINE)
 # Typed 감사요 (감사염, 감사용) and 그렇구나 (글쿠나, 그르쿠나), which Kiwi reads as unknown nouns
 _TYPED_GAMSAYO = re.compile(r"(?<![가-힣])감사(?:염|용|욤|영)(?![가-힣])")
 _TYPED_GEUREOKUNA = re.compile(r"(?<![가-힣])(?:글쿠나|그르쿠나|그러쿠나)(?![가-힣])")
@@ -766,6 +770,7 @@ def _typed_endings(line: str) -> str:
     line = _TYPED_YEO.sub("요", line)
     line = _TYPED_GEUREOKUNA.sub("그렇구나", _TYPED_GAMSAYO.sub("감사요", _PASSIVE_TTEYEO.sub("떼어", line)))
     line = _TYPED_ANNYONG.sub("안녕", _SPOKEN_EO.sub(lambda m: _SPOKEN_EO_STANDARD[m.group(1)], line))
+    line = _TYPED_GUNG.sub("", _PARTICLE_COPULA.sub(r"\1이다", line))
     for pattern, standard in _REGIONAL:  # in order: 쉬어라잉 loses 잉 before 맞제잉's 제 is read
         line = pattern.sub(standard, line)
     return line
