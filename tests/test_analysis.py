@@ -369,6 +369,10 @@ REGISTER_CASES = {
         ("담주에 보자궁", "casual"),
         ("경복궁 야간개장", "none"),
         ("시험 범위는 3단원부터 5단원까지다.", "casual"),
+        # Gyeongsang 온나 and -다 아입니꺼 (= -잖습니까), 아무거나 without its 요 (round 24)
+        ("마 퍼뜩 온나", "casual"),
+        ("내 그 말 했다 아입니꺼", "polite"),
+        ("아무거나.", "casual"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line

@@ -133,6 +133,8 @@ _REGIONAL = tuple(
         (r"(?<![가-힣])([이그저])라노(?=[\s?!.,~]|$)", r"\1러노"),  # 와 이라노 진짜 (= 이러냐)
         (r"(?<![가-힣])그라제(?=[\s?!.,~]|$)", "그렇지"),  # 하모, 그라제.
         (rf"(?<![가-힣])아이가{_SENTENCE_END}", "아니냐"),  # 그거 니 거 아이가
+        (rf"(?<=[가-힣])다 아입니[꺼까]{_SENTENCE_END}", "잖습니까"),  # 내 그 말 했다 아입니꺼 (= 했잖습니까)
+        (rf"(?<![가-힣])온나{_SENTENCE_END}", "와라"),  # 마 퍼뜩 온나
         # Chungcheong: 유 glued to a verb's vowel, which Kiwi splits off as a sentence of its own (얼른 들어와유)
         (rf"(?<=[는은운던])디유{_SENTENCE_END}", "데요"),  # 아직 안 왔는디유
         # not the interjections 아유, 어유 ("아유, 우리 며느리가 손이 참 야무지네.")
@@ -360,6 +362,7 @@ _CASUAL_WORDS = frozenset(
             "안녕",
             "아니",
             "아니아니",
+            "아무거나",  # its polite twin is 아무거나요
             "미안",
             "잠깐",
             "잠깐만",
