@@ -129,7 +129,7 @@ def test_bundled_split_is_frozen_and_new_ids_do_not_move_it():
 def test_data_check_prints_tables(capsys):
     assert main(["data", "check"]) == 0
     out = capsys.readouterr().out
-    assert "conversations: 7785" in out
+    assert "conversations: 7783" in out
     assert "| 핫플·맛집·카페 | 325 | 162 | 487 |" in out
     assert "duplicates: 0 (0.00%)" in out
     assert "conversation_tokens" in out
@@ -151,7 +151,7 @@ def test_data_split_writes_three_files(tmp_path, capsys):
         name: len((tmp_path / f"{name}.jsonl").read_text(encoding="utf-8").splitlines())
         for name in ("train", "validation", "test")
     }
-    assert counts == {"train": 7031, "validation": 367, "test": 387}
+    assert counts == {"train": 7029, "validation": 367, "test": 387}
     assert not list(tmp_path.glob(".*.tmp"))
 
 
