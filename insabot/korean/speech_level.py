@@ -85,19 +85,26 @@ _TYPED_YONG = re.compile(
 # ... and at a line's end after the question's 가/나 and the 지 of 그렇지요 (판매 중인가용?, 했나용, 그렇지용)
 _TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 _TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈좀까])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
-# The passive 떼여 (= 떼이어: "딱지 떼여."), which Kiwi reads as 떼 + typed 요 before a full stop
-_PASSIVE_TTEYEO = re.compile(r"(?<![가-힣])떼여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
-# Spoken 아퍼, 바뻐, 고퍼 (아파, 바빠, 고파) closing a line, and typed 안뇽 before 하세요
-_SPOKEN_EO = re.compile(r"(아퍼|바뻐|고퍼)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
-_SPOKEN_EO_STANDARD = {"아퍼": "아파", "바뻐": "바빠", "고퍼": "고파"}
-_TYPED_ANNYONG = re.compile(r"안뇽(?=하세요|하십니까|하셨어요)")
-# The copula glued to 까지/부터 before a stop (5단원까지다.), where Kiwi reads 다 as the adverb "all"
-_PARTICLE_COPULA = re.compile(r"(?<=[가-힣])(까지|부터)다(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
-# Typed 궁 after a 반말 ending (보자궁, 먹자궁): a cute tail, not the noun (경복궁, 자궁)
-_TYPED_GUNG = re.compile(r"(?<=[가-힣][자까지네게래])궁(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$)", re.MULTILINE)
-# Typed 감사요 (감사염, 감사용) and 그렇구나 (글쿠나, 그르쿠나), which Kiwi reads as unknown nouns
-_TYPED_GAMSAYO = re.compile(r"(?<![가-힣])감사(?:염|용|욤|영)(?![가-힣])")
-_TYPED_GEUREOKUNA = re.compile(r"(?<![가-힣])(?:글쿠나|그르쿠나|그러쿠나)(?![가-힣])")
+# Spellings Kiwi misreads, written as the forms it knows, in this order (each a pattern and its replacement):
+_RESPELLINGS = tuple(
+    (re.compile(pattern, re.MULTILINE), standard)
+    for pattern, standard in (
+        # the passive 떼여 (= 떼이어: "딱지 떼여."), which Kiwi reads as 떼 + typed 요 before a full stop
+        (r"(?<![가-힣])떼여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", "떼어"),
+        # typed 감사요 (감사염, 감사용) and 그렇구나 (글쿠나, 그르쿠나), which Kiwi reads as unknown nouns
+        (r"(?<![가-힣])감사(?:염|용|욤|영)(?![가-힣])", "감사요"),
+        (r"(?<![가-힣])(?:글쿠나|그르쿠나|그러쿠나)(?![가-힣])", "그렇구나"),
+        # spoken 아퍼, 바뻐, 고퍼 closing a line, and typed 안뇽 before 하세요
+        (r"아퍼(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", "아파"),
+        (r"바뻐(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", "바빠"),
+        (r"고퍼(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", "고파"),
+        (r"안뇽(?=하세요|하십니까|하셨어요)", "안녕"),
+        # the copula glued to 까지/부터 before a stop (5단원까지다.), where Kiwi reads 다 as the adverb "all"
+        (r"(?<=[가-힣])(까지|부터)다(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", r"\1이다"),
+        # typed 궁 after a 반말 ending (보자궁, 먹자궁): a cute tail, not the noun (경복궁, 자궁)
+        (r"(?<=[가-힣][자까지네게래])궁(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$)", ""),
+    )
+)
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
 _TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
 
@@ -771,9 +778,8 @@ def _typed_endings(line: str) -> str:
     line = _IMDEO.sub("입니다", _SIMDEO.sub("습니다", _TYPED_DANG.sub("다", line)))
     line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
     line = _TYPED_YEO.sub("요", line)
-    line = _TYPED_GEUREOKUNA.sub("그렇구나", _TYPED_GAMSAYO.sub("감사요", _PASSIVE_TTEYEO.sub("떼어", line)))
-    line = _TYPED_ANNYONG.sub("안녕", _SPOKEN_EO.sub(lambda m: _SPOKEN_EO_STANDARD[m.group(1)], line))
-    line = _TYPED_GUNG.sub("", _PARTICLE_COPULA.sub(r"\1이다", line))
+    for pattern, standard in _RESPELLINGS:
+        line = pattern.sub(standard, line)
     for pattern, standard in _REGIONAL:  # in order: 쉬어라잉 loses 잉 before 맞제잉's 제 is read
         line = pattern.sub(standard, line)
     return line
