@@ -373,6 +373,10 @@ REGISTER_CASES = {
         ("마 퍼뜩 온나", "casual"),
         ("내 그 말 했다 아입니꺼", "polite"),
         ("아무거나.", "casual"),
+        # the retrospective -던데 that Kiwi reads as a modifier and the noun 데 before a stop; typed ㅇㄷ (round 25)
+        ("밖에 눈 오던데.", "casual"),
+        ("어릴 때 살던 데.", "none"),  # spaced: the noun 데 (the place where)
+        ("ㅇㄷ?", "casual"),
     ],
     "emoji_tail": [
         ("택배 수령 완료 ㅋㅋ 언박싱 시작", "casual"),  # a report noun with laughter inside the line

@@ -349,6 +349,7 @@ _CASUAL_WORDS = frozenset(
             "엉",
             "어",
             "ㅇㅇ",
+            "ㅇㄷ",  # 어디
             "ㅇㅋ",
             "ㅇㅋㅇㅋ",
             "오키",
@@ -586,6 +587,16 @@ def classify_tokens(tokens) -> tuple[str, str | None]:
     if form.endswith(("요", "죠", "쵸")) and not (tag in ("NNG", "NNP") and len(form) > 1):
         # 진짜요?, 저는요, 그쵸: the particle/contraction is polite (담요, 필요 are nouns)
         return "haeyo", form
+    if (
+        tag == "NNB"
+        and form == "데"
+        and before is not None
+        and (before.form, before.tag) == ("던", "ETM")
+        and before.start + before.len == last.start
+    ):
+        # "밖에 눈 오던데.": the retrospective -던데 (see _ending_of), which Kiwi reads as a modifier and the noun 데
+        # before a full stop; spaced, "살던 데" is the noun (the place where)
+        return "banmal", "던데"
     if tag == "NNB" and form == "대" and before is not None and before.tag == "ETM":
         # "내일 눈 온대 ⛄": the hearsay -ㄴ대, which Kiwi reads as a modifier and a noun before an emoji
         return "banmal", "ㄴ대"
