@@ -51,6 +51,7 @@ HOLDOUT_SHA256 = {
     25: "37f02c0220063429e4b67155d7d1c8f1b4e4dbcccd4fbc97b7bab540fa25c1eb",
     26: "0f083702ebbb1ea4694a1ea80adb14e99d359d628ed4d8b8dc3efcfa572e0997",
     27: "daf7b728bc8acd07e23ae0f2a416e11e8a3fbe8e5873a5e9e52c43b7d43100da",
+    28: "4c414e168d9c4364b631bf1beba65b9d439b6258c9ab577b019e6c83d6ef7285",
 }
 HOLDOUTS = {
     n: DATA / ("speech_levels_holdout.jsonl" if n == 1 else f"speech_levels_holdout_{n}.jsonl")
