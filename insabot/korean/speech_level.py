@@ -70,6 +70,8 @@ _QUOTE = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|‘[^’\n]*’|'[^'\n]*'|「
 _CODA_TO_COMPAT = str.maketrans(
     {"\u11b8": "ㅂ", "\u11ab": "ㄴ", "\u11af": "ㄹ", "\u11b7": "ㅁ", "\u11bc": "ㅇ"}
 )
+# The end of a line, after any closing punctuation, laughter or crying (patterns compiled with re.MULTILINE)
+_LINE_END = r"(?=[?!.~ㅋㅎㅠㅜ^\s]*$)"
 # Drawn-out polite endings (좋아요오, 그래요옹) confuse the tagger; the extra syllables add nothing.
 _DRAWN_OUT = re.compile(r"(요|죠)[오옹우웅]+")
 # Typed -죠 (했져?, 그렇잖져): only after a past/future/잖 stem, so 가져 (take it) stays 반말.
@@ -83,30 +85,30 @@ _TYPED_YONG = re.compile(
     r"(?<=[어아워와봐줘게께데세래네까해돼뵈져ㄱ-ㅎ])(?:용|욤|영|염)(?=[\s?!.,~ㅋㅎㅠㅜ^]|$)"
 )
 # ... and at a line's end after the question's 가/나 and the 지 of 그렇지요 (판매 중인가용?, 했나용, 그렇지용)
-_TYPED_YONG_END = re.compile(r"(?<=[가나지])(?:용|욤)(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
-_TYPED_YEO = re.compile(r"(?<=[어아워와봐줘게께데세래대해돼뵈좀까])여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+_TYPED_YONG_END = re.compile(rf"(?<=[가나지])(?:용|욤){_LINE_END}", re.MULTILINE)
+_TYPED_YEO = re.compile(rf"(?<=[어아워와봐줘게께데세래대해돼뵈좀까])여{_LINE_END}", re.MULTILINE)
 # Spellings Kiwi misreads, written as the forms it knows, in this order (each a pattern and its replacement):
 _RESPELLINGS = tuple(
     (re.compile(pattern, re.MULTILINE), standard)
     for pattern, standard in (
         # the passive 떼여 (= 떼이어: "딱지 떼여."), which Kiwi reads as 떼 + typed 요 before a full stop
-        (r"(?<![가-힣])떼여(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", "떼어"),
+        (rf"(?<![가-힣])떼여{_LINE_END}", "떼어"),
         # typed 감사요 (감사염, 감사용) and 그렇구나 (글쿠나, 그르쿠나), which Kiwi reads as unknown nouns
         (r"(?<![가-힣])감사(?:염|용|욤|영)(?![가-힣])", "감사요"),
         (r"(?<![가-힣])(?:글쿠나|그르쿠나|그러쿠나)(?![가-힣])", "그렇구나"),
         # spoken 아퍼, 바뻐, 고퍼 closing a line, and typed 안뇽 before 하세요
-        (r"아퍼(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", "아파"),
-        (r"바뻐(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", "바빠"),
-        (r"고퍼(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", "고파"),
+        (rf"아퍼{_LINE_END}", "아파"),
+        (rf"바뻐{_LINE_END}", "바빠"),
+        (rf"고퍼{_LINE_END}", "고파"),
         (r"안뇽(?=하세요|하십니까|하셨어요)", "안녕"),
         # the copula glued to 까지/부터 before a stop (5단원까지다.), where Kiwi reads 다 as the adverb "all"
-        (r"(?<=[가-힣])(까지|부터)다(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", r"\1이다"),
+        (rf"(?<=[가-힣])(까지|부터)다{_LINE_END}", r"\1이다"),
         # typed 궁 after a 반말 ending (보자궁, 먹자궁): a cute tail, not the noun (경복궁, 자궁)
         (r"(?<=[가-힣][자까지네게래])궁(?=[?!.~ㅋㅎㅠㅜ^♡\s]*$)", ""),
     )
 )
 # Typed 줘 (문 열어죠, 빨리 와죠): -죠 never follows a bare 어/아 syllable.
-_TYPED_JWO = re.compile(r"(?<=[어아])죠(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+_TYPED_JWO = re.compile(rf"(?<=[어아])죠{_LINE_END}", re.MULTILINE)
 
 
 # Hangul syllables closed by ㅂ (갑, 습, 렵) and by ㅆ (했, 있), for the endings that follow them
@@ -198,15 +200,16 @@ _REGIONAL = tuple(
         (rf"(?<=[가-힣])려우{_SENTENCE_END}", "려오"),  # 하오체 -려우: 언제 돌아오시려우?
     )
 )
+# Both tables in one pass, in order: a respelling first, then the regional rows, which run in their own order
+# (쉬어라잉 loses 잉 before 맞제잉's 제 is read)
+_REWRITES = _RESPELLINGS + _REGIONAL
 
 # Typed 다 (잔당, 했당, 먹는당): 당 closing a line after a syllable closed by ㄴ or ㅆ
-_TYPED_DANG = re.compile(
-    rf"(?<=[{syllables_closed_by(NIEUN, SSANGSIOT)}])당(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE
-)
+_TYPED_DANG = re.compile(rf"(?<=[{syllables_closed_by(NIEUN, SSANGSIOT)}])당{_LINE_END}", re.MULTILINE)
 # Typed 싶어 (보고 시퍼, 먹고시퍼): Kiwi knows no 시퍼
 _TYPED_SIPEO = re.compile(r"고\s?시퍼(?![가-힣])")
 # Typed 네 (킹받넹, 맛있넹): a 넹 closing a word of two or more syllables is the exclamatory -네; 넹 alone is "네".
-_TYPED_NENG = re.compile(r"(?<=[가-힣])(?<!넹)넹(?=[?!.~ㅋㅎㅠㅜ^\s]*$)", re.MULTILINE)
+_TYPED_NENG = re.compile(rf"(?<=[가-힣])(?<!넹)넹{_LINE_END}", re.MULTILINE)
 
 
 # 명사형 종결: a predicate turned into a noun phrase that closes a chat line ("망한 듯", "가는 중", "먹을 각",
@@ -789,9 +792,7 @@ def _typed_endings(line: str) -> str:
     line = _IMDEO.sub("입니다", _SIMDEO.sub("습니다", _TYPED_DANG.sub("다", line)))
     line = _TYPED_YONG_END.sub("요", _TYPED_YONG.sub("요", _TYPED_JYO.sub("죠", line)))
     line = _TYPED_YEO.sub("요", line)
-    for pattern, standard in _RESPELLINGS:
-        line = pattern.sub(standard, line)
-    for pattern, standard in _REGIONAL:  # in order: 쉬어라잉 loses 잉 before 맞제잉's 제 is read
+    for pattern, standard in _REWRITES:
         line = pattern.sub(standard, line)
     return line
 
