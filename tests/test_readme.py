@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).parents[1] / "README.md"
+DOCS = README.parent / "docs"
 SERVER = "127.0.0.1:8000"
 
 
@@ -55,9 +56,10 @@ def test_readme_serving_example_runs(server, index):
 
 
 def readme_commands(program: str) -> list[str]:
-    """Command lines that start with `program` in fenced blocks and inline code, continuations joined.
-    Synopsis lines (with [optional] parts or | alternatives) are usage, not commands, and are skipped."""
-    text = README.read_text(encoding="utf-8")
+    """Command lines that start with `program` in fenced blocks and inline code of the README and the docs it
+    links (docs/*.md), continuations joined. Synopsis lines (with [optional] parts or | alternatives) are usage,
+    not commands, and are skipped."""
+    text = "\n".join(page.read_text(encoding="utf-8") for page in [README, *sorted(DOCS.glob("*.md"))])
     lines = []
     for block in re.findall(r"```(?:bash|text)\n(.*?)```", text, flags=re.S):
         block = block.replace("\\\n", " ")
