@@ -74,7 +74,7 @@ class GenerationConfig:
     """End a reply after this many sentences, once another begins (insabot/korean/sentences.py: a sentence ends at
     a line break, final punctuation or a laugh before a space, and holds at least five syllables; a quotation and
     the line leading into one stay whole). 0 = no limit. The demo chat uses 1: a small model's first sentence is
-    its best (README "Blind rated read", round 8)."""
+    its best (docs/rated-reads.md, round 8)."""
     candidates: int = 1
     """Replies sampled per message where nothing streams (`insabot generate`, the eval, the Kakao skill and
     non-streamed API requests): the best of them by relevance, after dropping looped, empty and wrong-tone ones,
@@ -90,7 +90,7 @@ class GenerationConfig:
     the corpus's writers gave to the most similar opening of the same tone, when the similarity reaches
     `retrieve_min_similarity`; otherwise, and for every later turn, the model writes (insabot/retrieval.py). The
     demo chat turns it on: blind raters scored written replies far above the model's where the match is close
-    (README "Blind rated read", round 12)."""
+    (docs/rated-reads.md, round 12)."""
     retrieve_min_similarity: float = 0.25
     """The character-gram cosine from which a written reply answers, chosen on the real-style dev half (round 12):
     below ~0.25 a written reply fit worse than the model's own."""

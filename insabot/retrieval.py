@@ -3,7 +3,7 @@
 The tuned small model writes fluent Korean that often misses the point; the corpus holds thousands of openings
 ("머함", "출근길 2호선 지옥") each answered by a person. Where a user's opening message is close enough to one of
 them, the written reply to it is the better answer: blind raters scored it far above the model's own reply on
-the real-style dev half, and the closer the match, the better (README "Blind rated read", round 12). Far from
+the real-style dev half, and the closer the match, the better (docs/rated-reads.md, round 12). Far from
 every opening a written reply is off topic, so below `generation.retrieve_min_similarity` the model writes.
 
 Similarity is the mean of two TF-IDF cosines: over character 1–3-grams, which forgive spelling (머함/뭐함,
