@@ -1,9 +1,9 @@
 """Where a reply's first sentences end: `generation.max_sentences` stops a reply there.
 
 A small model's first sentence is its best: on the dev half of the real-style set, two blind raters scored the
-shipped adapter's replies cut after their first sentence 0.59 and 0.63 against 0.35 and 0.43 whole (docs/rated-reads.md,
-round 8): the second sentence is where it drifts into nonsense ("휴강은 진짜 축하해! 다음 학기엔
-그만두자"). Friends answer a line with a line.
+shipped adapter's replies cut after their first sentence 0.59 and 0.63 against 0.35 and 0.43 whole
+(docs/rated-reads.md, round 8): the second sentence is where it drifts into nonsense ("휴강은 진짜 축하해! 다음
+학기엔 그만두자"). Friends answer a line with a line.
 """
 
 from __future__ import annotations
