@@ -46,7 +46,7 @@ class StopOnEvent(StoppingCriteria):
 
 
 class StopAtReplyEnd(StoppingCriteria):
-    """Ends each row once its new text reaches where the reply stops short (`_reply_end`): a line or sentence it
+    """Ends each row once its new text reaches where the reply stops short (`reply_end`): a line or sentence it
     has said before (`generation.stop_loops`), or the start of a sentence after its first `max_sentences`;
     `decode_replies` then cuts it there. Each step decodes every row's few dozen new tokens once, well under a
     millisecond beside a forward pass."""
@@ -65,7 +65,7 @@ class StopAtReplyEnd(StoppingCriteria):
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_width :], skip_special_tokens=True)
         return torch.tensor(
             [
-                _reply_end(text, self.stop_loops, self.max_sentences, finished=False) is not None
+                reply_end(text, self.stop_loops, self.max_sentences, finished=False) is not None
                 for text in texts
             ],
             device=input_ids.device,
@@ -230,7 +230,7 @@ def _shown_pieces(pieces: Iterator[str], stop_loops: bool, max_sentences: int = 
     text, shown = "", 0
     for piece in pieces:
         text += piece
-        if (end := _reply_end(text, stop_loops, max_sentences, finished=False)) is not None:
+        if (end := reply_end(text, stop_loops, max_sentences, finished=False)) is not None:
             if end > shown and text[shown:end].rstrip():
                 yield text[shown:end].rstrip()
             return
@@ -239,13 +239,13 @@ def _shown_pieces(pieces: Iterator[str], stop_loops: bool, max_sentences: int = 
         if ready > shown:
             yield text[shown:ready]
             shown = ready
-    end = _reply_end(text, stop_loops, max_sentences, finished=True)
+    end = reply_end(text, stop_loops, max_sentences, finished=True)
     rest = text[shown:] if end is None else text[shown:end].rstrip()
     if rest:
         yield rest
 
 
-def _reply_end(text: str, stop_loops: bool, max_sentences: int, finished: bool) -> int | None:
+def reply_end(text: str, stop_loops: bool, max_sentences: int, finished: bool) -> int | None:
     """Where a reply stops short of `text`'s end: at a repeat (`stop_loops`) or after its first `max_sentences`
     sentences once another began, whichever comes first; None if neither."""
     ends = []
@@ -453,7 +453,7 @@ def decode_replies(
         stopped = bool(ids) and ids[-1] in ends
         tokens = ids[:-1] if stopped else ids
         text = tokenizer.decode(tokens, skip_special_tokens=True).strip()
-        if (end := _reply_end(text, stop_loops, max_sentences, finished=True)) is not None:
+        if (end := reply_end(text, stop_loops, max_sentences, finished=True)) is not None:
             text, stopped = text[:end].rstrip(), True
         replies.append(Reply(text, len(tokens), "stop" if stopped else "length"))
     return replies

@@ -12,6 +12,13 @@ CPUINFO_HEAD = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPY
 AVX2_ONLY = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma f16c"
 
 
+@pytest.fixture(autouse=True)
+def real_cpu_flags(monkeypatch):
+    """These tests read the flags from the cpuinfo they write; the suite itself may run under an imitated CPU
+    (`make test-avx2` sets the override)."""
+    monkeypatch.delenv(cpu.FLAGS_OVERRIDE, raising=False)
+
+
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
@@ -22,7 +29,6 @@ AVX2_ONLY = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma f16c"
     ],
 )
 def test_auto_picks_bf16_only_where_the_cpu_reports_it(tmp_path, monkeypatch, flags, expected):
-    monkeypatch.delenv(cpu.FLAGS_OVERRIDE, raising=False)  # the suite may itself run under an imitated CPU
     info = tmp_path / "cpuinfo"
     info.write_text(
         f"{CPUINFO_HEAD}flags\t\t: {flags}\n\n{CPUINFO_HEAD.replace(': 0', ': 1')}flags\t\t: {flags}\n"
@@ -39,7 +45,6 @@ def test_auto_picks_bf16_only_where_the_cpu_reports_it(tmp_path, monkeypatch, fl
 
 
 def test_no_cpuinfo_means_fp32(tmp_path, monkeypatch):
-    monkeypatch.delenv(cpu.FLAGS_OVERRIDE, raising=False)
     monkeypatch.setattr(cpu, "CPUINFO", tmp_path / "missing")
     assert cpu.cpu_flags() == set()
     assert pick_dtype("auto", "cpu") == torch.float32 and precision_dtype("auto", "cpu") is None
@@ -49,7 +54,6 @@ def test_the_flags_override_imitates_another_cpu(tmp_path, monkeypatch):
     info = tmp_path / "cpuinfo"
     info.write_text(f"{CPUINFO_HEAD}flags\t\t: {AVX2_ONLY} avx512f avx512_bf16\n")
     monkeypatch.setattr(cpu, "CPUINFO", info)
-    monkeypatch.delenv(cpu.FLAGS_OVERRIDE, raising=False)
     assert cpu.has_fast_bf16()
     monkeypatch.setenv(cpu.FLAGS_OVERRIDE, AVX2_ONLY)
     assert cpu.cpu_flags() == set(AVX2_ONLY.split()) and not cpu.has_fast_bf16()

@@ -21,20 +21,25 @@ from collections import defaultdict
 from pathlib import Path
 
 CANDIDATES = Path(__file__).with_name("written-candidates.jsonl")
+
+
+def transfer(r: dict) -> float:
+    """How much worse the reply fits the message than the opening it was written for."""
+    return r["lp_message"] - r["lp_opening"]
+
+
 FEATURES = {
     "similarity": lambda r: r["similarity"],
     "log P(reply | message)": lambda r: r["lp_message"],
     "PMI: log P(reply | message) − log P(reply | empty)": lambda r: r["lp_message"] - r["lp_empty"],
-    "transfer: log P(reply | message) − log P(reply | its opening)": lambda r: (
-        r["lp_message"] - r["lp_opening"]
-    ),
+    "transfer: log P(reply | message) − log P(reply | its opening)": transfer,
 }
 GRID = [(a, b) for a in (0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5) for b in (0, 0.02, 0.05, 0.1, 0.2)]
 
 
 def mixed(a: float, b: float):
     """similarity + a · transfer + b · log P(reply | message)"""
-    return lambda r: r["similarity"] + a * (r["lp_message"] - r["lp_opening"]) + b * r["lp_message"]
+    return lambda r: r["similarity"] + a * transfer(r) + b * r["lp_message"]
 
 
 def picked(groups: list[list[dict]], score) -> float:

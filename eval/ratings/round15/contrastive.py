@@ -21,9 +21,13 @@ import torch
 import torch.nn.functional as F
 
 from insabot.config import ModelConfig
-from insabot.generation import RepetitionPenaltyExceptEnd, decode_replies, encode_conversation, end_token_ids
-from insabot.korean.loops import repeat_start
-from insabot.korean.sentences import sentences_end
+from insabot.generation import (
+    RepetitionPenaltyExceptEnd,
+    decode_replies,
+    encode_conversation,
+    end_token_ids,
+    reply_end,
+)
 from insabot.models.loading import load
 
 MAX_NEW_TOKENS = 64
@@ -55,11 +59,7 @@ def contrastive_search(model, tokenizer, messages, alpha: float, k: int) -> list
         new.append(token)
         seen = torch.cat([seen, hidden[best : best + 1]])
         text = tokenizer.decode(new, skip_special_tokens=True).strip()
-        if (
-            token in ends
-            or repeat_start(text, finished=False) is not None
-            or sentences_end(text, 1) is not None
-        ):
+        if token in ends or reply_end(text, stop_loops=True, max_sentences=1, finished=False) is not None:
             break
     return new
 
